@@ -1,0 +1,86 @@
+# vidgan build. `make` builds build/libvidgan.a, build/libvidgan.so and
+# build/vidgan; `make test` builds and runs the whole suite; `make asan` runs
+# it under AddressSanitizer + UndefinedBehaviorSanitizer; `make fixtures`
+# regenerates the PyTorch reference fixtures (needs python3-torch);
+# `make bench` builds the benchmarks.
+#
+# Every src/**/*.c is part of the library. Tests: tests/test_*.c link the
+# float library; tests/grad_*.c link a double-precision build of the engine
+# (-DVG_REAL_F64) for central-difference gradient checks.
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+PYTHON  ?= /usr/bin/python3
+
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  := -std=c11 $(OPT) -g $(WARN) -fopenmp -fPIC -D_DEFAULT_SOURCE -Iinclude -Isrc $(EXTRA_CFLAGS)
+LDLIBS  := -fopenmp -ljansson -lpng -lz -lm $(EXTRA_LDLIBS)
+
+LIB_SRC := $(shell find src -name '*.c' -not -path 'src/backend/cuda/*' | sort)
+F64_SRC := $(filter src/core/% src/ops/% src/backend/cpu/% src/nn/%,$(LIB_SRC))
+CLI_SRC := $(shell find tools/vidgan -name '*.c' 2>/dev/null | sort)
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+GRAD_SRC := $(sort $(wildcard tests/grad_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+HEADERS := $(shell find include src tests -name '*.h')
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+F64_OBJ := $(F64_SRC:%.c=$(BUILD)/f64/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+GRAD_BIN := $(GRAD_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test asan fixtures bench clean
+all: $(BUILD)/libvidgan.a $(BUILD)/libvidgan.so $(BUILD)/vidgan
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/f64/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DVG_REAL_F64 -c $< -o $@
+
+$(BUILD)/libvidgan.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libvidgan_f64.a: $(F64_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libvidgan.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+$(BUILD)/vidgan: $(CLI_OBJ) $(BUILD)/libvidgan.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libvidgan.a $(LDLIBS)
+
+$(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libvidgan.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libvidgan.a $(LDLIBS)
+
+$(BUILD)/tests/grad_%: tests/grad_%.c $(BUILD)/libvidgan_f64.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DVG_REAL_F64 -Itests -o $@ $< $(BUILD)/libvidgan_f64.a $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libvidgan.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvidgan.a $(LDLIBS)
+
+test: all $(TEST_BIN) $(GRAD_BIN)
+	@sh tests/run.sh $(BUILD)/tests
+
+asan:
+	$(MAKE) test BUILD=build-asan OPT=-O1 \
+	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    EXTRA_LDLIBS="-fsanitize=address,undefined"
+
+bench: $(BENCH_BIN)
+
+fixtures:
+	@for f in tools/fixtures/make_*.py; do echo "$(PYTHON) $$f"; $(PYTHON) $$f || exit 1; done
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,281 @@
+/* Contexts, step tensors and the op-building helpers of ops/op.h. */
+#include "ops/op.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/checked.h"
+
+static void *host_alloc(size_t bytes) { return aligned_alloc(64, (bytes + 63) & ~(size_t)63); }
+static void host_release(void *p) { free(p); }
+
+vg_status vg_ctx_new(vg_ctx **out, const vg_ctx_opts *opts) {
+    *out = NULL;
+    const char *device = (opts && opts->device) ? opts->device : "cpu";
+    const vg_backend *be = NULL;
+    if (strcmp(device, "cpu") == 0) be = vg_backend_cpu();
+    if (!be) return vg_fail(VG_ERR_UNSUPPORTED, "device '%s' is not available in this build (have: cpu)", device);
+    vg_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return vg_fail(VG_ERR_NOMEM, "out of memory creating a context");
+    ctx->be = be;
+    vg_arena_init(&ctx->host, host_alloc, host_release, (size_t)1 << 18);
+    vg_arena_init(&ctx->device, be->alloc, be->release, opts ? opts->arena_bytes : 0);
+    ctx->grad_enabled = 1;
+    ctx->status = VG_OK;
+    *out = ctx;
+    return VG_OK;
+}
+
+void vg_ctx_free(vg_ctx *ctx) {
+    if (!ctx) return;
+    vg_arena_free(&ctx->host);
+    vg_arena_free(&ctx->device);
+    free(ctx->tape);
+    free(ctx);
+}
+
+void vg_ctx_reset(vg_ctx *ctx) {
+    vg_arena_reset(&ctx->host);
+    vg_arena_reset(&ctx->device);
+    ctx->tape_len = 0;
+    ctx->status = VG_OK;
+}
+
+void vg_ctx_set_grad_enabled(vg_ctx *ctx, int enabled) { ctx->grad_enabled = enabled != 0; }
+size_t vg_ctx_arena_used(const vg_ctx *ctx) { return vg_arena_used(&ctx->device); }
+size_t vg_ctx_arena_reserved(const vg_ctx *ctx) { return vg_arena_reserved(&ctx->device); }
+vg_status vg_ctx_status(const vg_ctx *ctx) { return ctx->status; }
+
+vg_tensor *vg_op_fail(vg_ctx *ctx, vg_status s, const char *op, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (ctx->status == VG_OK) {
+        ctx->status = s;
+        vg_fail(s, "%s: %s", op, msg);
+    }
+    return NULL;
+}
+
+int vg_op_inputs_ok(vg_ctx *ctx, const char *op, int n, vg_tensor *const *xs) {
+    for (int i = 0; i < n; i++) {
+        if (!xs[i]) {
+            if (ctx->status == VG_OK) vg_op_fail(ctx, VG_ERR_INVALID, op, "input %d is NULL", i);
+            return 0;
+        }
+        if (xs[i]->ctx != ctx) {
+            vg_op_fail(ctx, VG_ERR_INVALID, op, "input %d belongs to another context", i);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *vg_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
+    size_t k = (size_t)snprintf(buf, n, "(");
+    for (int i = 0; i < ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, i ? ", %lld" : "%lld", (long long)shape[i]);
+    if (k < n) snprintf(buf + k, n - k, ")");
+    return buf;
+}
+
+void *vg_op_saved(vg_ctx *ctx, const char *op, size_t bytes) {
+    void *p = vg_arena_alloc(&ctx->host, bytes);
+    if (!p) vg_op_fail(ctx, VG_ERR_NOMEM, op, "out of host memory (%zu bytes)", bytes);
+    return p;
+}
+
+vg_real *vg_op_buffer(vg_ctx *ctx, const char *op, int64_t n) {
+    int64_t bytes;
+    if (!vg_mul_ok(n, (int64_t)sizeof(vg_real), &bytes)) {
+        vg_op_fail(ctx, VG_ERR_NOMEM, op, "buffer of %lld elements overflows", (long long)n);
+        return NULL;
+    }
+    void *p = vg_arena_alloc(&ctx->device, (size_t)bytes);
+    if (!p)
+        vg_op_fail(ctx, VG_ERR_NOMEM, op, "out of %s memory (%lld bytes; arena holds %zu)", ctx->be->name,
+                   (long long)bytes, vg_arena_reserved(&ctx->device));
+    return p;
+}
+
+static int tape_push(vg_ctx *ctx, vg_tensor *t) {
+    if (ctx->tape_len == ctx->tape_cap) {
+        int64_t cap = ctx->tape_cap ? 2 * ctx->tape_cap : 256;
+        vg_tensor **tape = realloc(ctx->tape, (size_t)cap * sizeof *tape);
+        if (!tape) return 0;
+        ctx->tape = tape;
+        ctx->tape_cap = cap;
+    }
+    ctx->tape[ctx->tape_len++] = t;
+    return 1;
+}
+
+static vg_tensor *tensor_record(vg_ctx *ctx, const char *op, int ndim, const int64_t *shape) {
+    char buf[128];
+    int64_t numel;
+    if (ndim < 0 || ndim > VG_MAX_DIMS)
+        return vg_op_fail(ctx, VG_ERR_INVALID, op, "%d dims (at most %d supported)", ndim, VG_MAX_DIMS);
+    if (!vg_shape_numel(ndim, shape, &numel))
+        return vg_op_fail(ctx, VG_ERR_INVALID, op, "shape %s is negative or overflows",
+                          vg_shape_str(buf, sizeof buf, ndim, shape));
+    vg_tensor *t = vg_op_saved(ctx, op, sizeof *t);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+    t->numel = numel;
+    t->ctx = ctx;
+    t->op_name = op;
+    t->data = vg_op_buffer(ctx, op, numel);
+    return t->data ? t : NULL;
+}
+
+vg_tensor *vg_op_output(vg_ctx *ctx, const char *op, int ndim, const int64_t *shape, vg_tensor *const *srcs,
+                        int nsrc, vg_backward_fn bw) {
+    VG_ASSERT(nsrc <= VG_MAX_SRC);
+    vg_tensor *t = tensor_record(ctx, op, ndim, shape);
+    if (!t) return NULL;
+    int needs = 0;
+    for (int i = 0; i < nsrc; i++) needs |= srcs[i] && srcs[i]->requires_grad;
+    if (ctx->grad_enabled && needs && bw) {
+        for (int i = 0; i < nsrc; i++) t->src[i] = srcs[i];
+        t->backward = bw;
+        t->requires_grad = 1;
+        if (!tape_push(ctx, t)) return vg_op_fail(ctx, VG_ERR_NOMEM, op, "out of memory growing the tape");
+    }
+    return t;
+}
+
+vg_real *vg_op_grad(vg_ctx *ctx, vg_tensor *t) {
+    if (!t || !t->requires_grad) return NULL;
+    if (!t->grad) {
+        t->grad = vg_op_buffer(ctx, "backward", t->numel);
+        if (t->grad) ctx->be->zero(t->grad, (size_t)t->numel * sizeof(vg_real));
+    }
+    return t->grad;
+}
+
+/* ---- public tensor functions --------------------------------------------- */
+
+vg_tensor *vg_tensor_new(vg_ctx *ctx, int ndim, const int64_t *shape, int requires_grad) {
+    vg_tensor *t = tensor_record(ctx, "tensor_new", ndim, shape);
+    if (t && requires_grad) {
+        t->requires_grad = 1;
+        t->is_leaf_input = 1;
+        if (!tape_push(ctx, t)) return vg_op_fail(ctx, VG_ERR_NOMEM, "tensor_new", "out of memory growing the tape");
+    }
+    return t;
+}
+
+vg_tensor *vg_detach(vg_ctx *ctx, vg_tensor *x) {
+    if (!vg_op_inputs_ok(ctx, "detach", 1, &x)) return NULL;
+    vg_tensor *t = vg_op_saved(ctx, "detach", sizeof *t);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->ndim = x->ndim;
+    memcpy(t->shape, x->shape, sizeof t->shape);
+    t->numel = x->numel;
+    t->data = x->data;
+    t->ctx = ctx;
+    t->op_name = "detach";
+    return t;
+}
+
+vg_tensor *vg_tensor_zeros(vg_ctx *ctx, int ndim, const int64_t *shape, int requires_grad) {
+    vg_tensor *t = vg_tensor_new(ctx, ndim, shape, requires_grad);
+    if (t) ctx->be->zero(t->data, (size_t)t->numel * sizeof(vg_real));
+    return t;
+}
+
+vg_tensor *vg_tensor_from(vg_ctx *ctx, int ndim, const int64_t *shape, const vg_real *host) {
+    vg_tensor *t = vg_tensor_new(ctx, ndim, shape, 0);
+    if (t) ctx->be->upload(t->data, host, (size_t)t->numel * sizeof(vg_real));
+    return t;
+}
+
+vg_status vg_tensor_fill_normal(vg_tensor *t, uint64_t seed, uint64_t offset, double mean, double std) {
+    if (!t) return vg_fail(VG_ERR_INVALID, "fill_normal: NULL tensor");
+    t->ctx->be->rng_normal(t->data, t->numel, seed, offset, mean, std);
+    return VG_OK;
+}
+
+vg_status vg_tensor_fill_uniform(vg_tensor *t, uint64_t seed, uint64_t offset, double lo, double hi) {
+    if (!t) return vg_fail(VG_ERR_INVALID, "fill_uniform: NULL tensor");
+    t->ctx->be->rng_uniform(t->data, t->numel, seed, offset, lo, hi);
+    return VG_OK;
+}
+
+int vg_tensor_ndim(const vg_tensor *t) { return t->ndim; }
+int64_t vg_tensor_numel(const vg_tensor *t) { return t->numel; }
+int64_t vg_tensor_dim(const vg_tensor *t, int i) {
+    int d = vg_op_dim(i, t->ndim);
+    return d < 0 ? -1 : t->shape[d];
+}
+
+vg_status vg_tensor_read(const vg_tensor *t, vg_real *host) {
+    if (!t) return vg_fail(VG_ERR_INVALID, "tensor_read: NULL tensor");
+    t->ctx->be->download(host, t->data, (size_t)t->numel * sizeof(vg_real));
+    return VG_OK;
+}
+
+vg_status vg_tensor_write(vg_tensor *t, const vg_real *host) {
+    if (!t) return vg_fail(VG_ERR_INVALID, "tensor_write: NULL tensor");
+    t->ctx->be->upload(t->data, host, (size_t)t->numel * sizeof(vg_real));
+    return VG_OK;
+}
+
+vg_status vg_tensor_read_grad(const vg_tensor *t, vg_real *host) {
+    if (!t) return vg_fail(VG_ERR_INVALID, "tensor_read_grad: NULL tensor");
+    if (!t->grad) {
+        /* requires_grad but unreached by the loss: its gradient is zero */
+        if (!t->requires_grad && !t->is_param)
+            return vg_fail(VG_ERR_INVALID, "tensor_read_grad: tensor does not require grad");
+        memset(host, 0, (size_t)t->numel * sizeof(vg_real));
+        return VG_OK;
+    }
+    t->ctx->be->download(host, t->grad, (size_t)t->numel * sizeof(vg_real));
+    return VG_OK;
+}
+
+double vg_tensor_item(const vg_tensor *t) {
+    vg_real v = 0;
+    if (t && t->numel > 0) t->ctx->be->download(&v, t->data, sizeof v);
+    return (double)v;
+}
+
+/* ---- backward ------------------------------------------------------------ */
+
+static vg_status run_backward(vg_ctx *ctx, vg_tensor *out, const vg_real *host_grad, int scalar) {
+    if (!out) return vg_fail(ctx->status != VG_OK ? ctx->status : VG_ERR_INVALID,
+                             "backward: output is NULL (an earlier op failed: %s)", vg_last_error());
+    if (ctx->status != VG_OK) return ctx->status;
+    if (scalar && out->numel != 1)
+        return vg_fail(VG_ERR_INVALID, "backward: loss has %lld elements; use vg_backward_with for non-scalars",
+                       (long long)out->numel);
+    if (!out->requires_grad) return vg_fail(VG_ERR_INVALID, "backward: output does not depend on anything that requires grad");
+    /* Activation gradients from an earlier backward in this step start over. */
+    for (int64_t i = 0; i < ctx->tape_len; i++) ctx->tape[i]->grad = NULL;
+    vg_real *g = vg_op_grad(ctx, out);
+    if (!g) return ctx->status != VG_OK ? ctx->status : vg_fail(VG_ERR_NOMEM, "backward: out of memory");
+    if (host_grad)
+        ctx->be->upload(g, host_grad, (size_t)out->numel * sizeof(vg_real));
+    else
+        ctx->be->fill(g, 1, 1.0);
+    for (int64_t i = ctx->tape_len - 1; i >= 0; i--) {
+        vg_tensor *node = ctx->tape[i];
+        if (!node->grad || !node->backward) continue; /* unreached, or a leaf */
+        node->backward(ctx, node);
+        if (ctx->status != VG_OK) return ctx->status;
+    }
+    return VG_OK;
+}
+
+vg_status vg_backward(vg_ctx *ctx, vg_tensor *loss) { return run_backward(ctx, loss, NULL, 1); }
+
+vg_status vg_backward_with(vg_ctx *ctx, vg_tensor *out, const vg_real *host_grad) {
+    if (!host_grad) return vg_fail(VG_ERR_INVALID, "backward_with: no upstream gradient given");
+    return run_backward(ctx, out, host_grad, 0);
+}

@@ -1,0 +1,111 @@
+/* The autograd machinery itself: gradients accumulate where a tensor feeds
+ * several ops, parameter gradients accumulate across backward calls while
+ * activation gradients start over, frozen parameters get no gradient while
+ * gradients still flow through them to inputs, unreached inputs read as
+ * zero gradient, errors propagate as NULL with the first message kept, and a
+ * training loop reaches a steady state with no new allocations. Expected
+ * values are derived by hand from the chain rule. */
+#include "test.h"
+#include "vidgan.h"
+
+int main(void) {
+    vg_ctx *ctx;
+    if (vg_ctx_new(&ctx, NULL) != VG_OK) return 1;
+    const int64_t n = 5;
+    float xv[5] = {-2.0f, -0.5f, 0.25f, 1.0f, 3.0f}, g[5];
+
+    /* y = x*x + 3x -> dy/dx = 2x + 3 (x used by two ops, and twice by one) */
+    vg_tensor *x = vg_tensor_new(ctx, 1, &n, 1);
+    vg_tensor_write(x, xv);
+    vg_tensor *y = vg_sum(ctx, vg_add(ctx, vg_mul(ctx, x, x), vg_scale(ctx, x, 3.0)));
+    CHECK(vg_backward(ctx, y) == VG_OK, "backward: %s", vg_last_error());
+    vg_tensor_read_grad(x, g);
+    int ok = 1;
+    for (int i = 0; i < 5; i++) ok &= fabsf(g[i] - (2 * xv[i] + 3)) < 1e-6f;
+    CHECK(ok, "fan-out gradient 2x + 3: got %g %g %g %g %g", g[0], g[1], g[2], g[3], g[4]);
+    /* a second backward in the same step recomputes activation grads (no doubling) */
+    CHECK(vg_backward(ctx, y) == VG_OK, "second backward: %s", vg_last_error());
+    vg_tensor_read_grad(x, g);
+    ok = 1;
+    for (int i = 0; i < 5; i++) ok &= fabsf(g[i] - (2 * xv[i] + 3)) < 1e-6f;
+    CHECK(ok, "second backward gives the same input gradient: got %g", g[0]);
+
+    /* parameters: w * x summed; dL/dw = x, accumulating over backward calls */
+    vg_params *P;
+    vg_params_new(&P, ctx);
+    vg_tensor *w = vg_param_add(P, "w", 1, &n);
+    vg_tensor *rm = vg_buffer_add(P, "running", 1, &n);
+    CHECK(w && rm && vg_params_finalize(P) == VG_OK, "params: %s", vg_last_error());
+    CHECK(vg_params_numel(P) == 5 && vg_params_count(P) == 2 && vg_params_is_buffer(P, 1), "param bookkeeping");
+    vg_params_init_normal(P, 1, 0.0, 1.0);
+    vg_params_zero_grad(P);
+    vg_ctx_reset(ctx);
+    x = vg_tensor_from(ctx, 1, &n, xv);
+    vg_backward(ctx, vg_sum(ctx, vg_mul(ctx, w, x)));
+    vg_backward(ctx, vg_sum(ctx, vg_mul(ctx, w, x)));
+    vg_tensor_read_grad(w, g);
+    ok = 1;
+    for (int i = 0; i < 5; i++) ok &= fabsf(g[i] - 2 * xv[i]) < 1e-6f;
+    CHECK(ok, "parameter gradients accumulate: got %g want %g", g[0], 2 * xv[0]);
+
+    /* freezing: w gets nothing, the input still gets w */
+    vg_params_zero_grad(P);
+    vg_params_set_requires_grad(P, 0);
+    vg_ctx_reset(ctx);
+    x = vg_tensor_new(ctx, 1, &n, 1);
+    vg_tensor_write(x, xv);
+    CHECK(vg_backward(ctx, vg_sum(ctx, vg_mul(ctx, w, x))) == VG_OK, "frozen backward: %s", vg_last_error());
+    vg_tensor_read_grad(w, g);
+    ok = 1;
+    for (int i = 0; i < 5; i++) ok &= g[i] == 0;
+    CHECK(ok, "a frozen parameter's gradient stays zero");
+    float wv[5];
+    vg_tensor_read(w, wv);
+    vg_tensor_read_grad(x, g);
+    ok = 1;
+    for (int i = 0; i < 5; i++) ok &= g[i] == wv[i];
+    CHECK(ok, "the gradient flows through a frozen parameter to the input");
+    /* nothing requires grad -> backward is a clear error */
+    vg_ctx_reset(ctx);
+    x = vg_tensor_from(ctx, 1, &n, xv);
+    CHECK(vg_backward(ctx, vg_sum(ctx, vg_mul(ctx, w, x))) == VG_ERR_INVALID, "backward with nothing to differentiate");
+    vg_params_set_requires_grad(P, 1);
+
+    /* an input that the loss does not reach reads as a zero gradient */
+    vg_ctx_reset(ctx);
+    vg_tensor *a = vg_tensor_new(ctx, 1, &n, 1), *b = vg_tensor_new(ctx, 1, &n, 1);
+    vg_tensor_write(a, xv);
+    vg_tensor_write(b, xv);
+    vg_backward(ctx, vg_sum(ctx, vg_square(ctx, a)));
+    vg_tensor_read_grad(b, g);
+    CHECK(g[0] == 0 && g[4] == 0, "unreached input has zero gradient");
+
+    /* errors: non-scalar loss; incompatible broadcast propagates NULL */
+    CHECK(vg_backward(ctx, a) != VG_OK && strstr(vg_last_error(), "elements"), "non-scalar loss: %s", vg_last_error());
+    vg_ctx_reset(ctx);
+    const int64_t s3 = 3;
+    vg_tensor *bad = vg_add(ctx, vg_tensor_zeros(ctx, 1, &n, 0), vg_tensor_zeros(ctx, 1, &s3, 0));
+    vg_tensor *after = vg_relu(ctx, bad);
+    CHECK(bad == NULL && after == NULL && strstr(vg_last_error(), "broadcast"), "broadcast error: %s", vg_last_error());
+    CHECK(vg_ctx_status(ctx) == VG_ERR_INVALID, "context remembers the failure");
+    CHECK(vg_backward(ctx, after) != VG_OK, "backward from a failed graph fails");
+    vg_ctx_reset(ctx);
+    CHECK(vg_ctx_status(ctx) == VG_OK, "reset clears the failure");
+
+    /* steady state: after the first step, steps allocate nothing new */
+    size_t reserved_after_first = 0;
+    for (int step = 0; step < 5; step++) {
+        vg_ctx_reset(ctx);
+        const int64_t big = 100000;
+        vg_tensor *t = vg_tensor_zeros(ctx, 1, &big, 1);
+        vg_tensor *l = vg_mean(ctx, vg_tanh(ctx, vg_mul(ctx, vg_sigmoid(ctx, t), vg_exp(ctx, t))));
+        CHECK(l && vg_backward(ctx, l) == VG_OK, "step %d: %s", step, vg_last_error());
+        if (step == 1) reserved_after_first = vg_ctx_arena_reserved(ctx);
+        if (step > 1)
+            CHECK(vg_ctx_arena_reserved(ctx) == reserved_after_first, "step %d reserved %zu, step 1 %zu", step,
+                  vg_ctx_arena_reserved(ctx), reserved_after_first);
+    }
+    vg_params_free(P);
+    vg_ctx_free(ctx);
+    TEST_END();
+}
