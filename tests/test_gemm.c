@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
 
     const int64_t sizes[][3] = {{1, 1, 1},   {5, 7, 3},    {6, 16, 1},  {7, 33, 17}, {13, 31, 64},
                                 {64, 64, 64}, {37, 129, 300}, {150, 70, 260}, {3, 600, 9}, {200, 5, 530},
-                                {8, 40, 0}};
+                                {8, 40, 0},    {600, 20, 40}};
     const int nsizes = (int)(sizeof sizes / sizeof sizes[0]);
     for (int s = 0; s < nsizes; s++)
         for (int ta = 0; ta < 2; ta++)

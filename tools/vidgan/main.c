@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "options.h"
 #include "vidgan.h"
 
@@ -32,6 +33,9 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"train", cmd_train, "train a video GAN (3D-DCGAN) on a data set"},
+    {"sample", cmd_sample, "generate videos from a checkpoint"},
+    {"data", cmd_data, "preview a data set (a GIF of real clips) or print its geometry"},
     {"info", cmd_info, "show version, backends, threads and CPU features"},
 };
 

@@ -25,9 +25,9 @@ void cli_print_help(const cli_option *opts, int nopts, const char *usage, FILE *
         const cli_option *o = &opts[i];
         const char *arg = o->kind == OPT_INT ? " N" : o->kind == OPT_DOUBLE ? " X" : o->kind == OPT_STRING ? " S" : "";
         char left[64];
-        snprintf(left, sizeof left, "--%s%s", o->name, arg);
+        snprintf(left, sizeof left, "%s--%s%s", strcmp(o->name, "out") == 0 ? "-o, " : "", o->name, arg);
         fprintf(out, "  %-24s %s", left, o->help);
-        print_default(o, out);
+        if (!strstr(o->help, "default")) print_default(o, out); /* the help states its own default */
         fputc('\n', out);
     }
     fprintf(out, "  %-24s %s\n", "--help", "show this help");
@@ -83,6 +83,7 @@ int cli_parse(const cli_option *opts, int nopts, int argc, char **argv, int firs
     *npositional = 0;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "-o") == 0) a = "--out"; /* the one short option, everywhere */
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             cli_print_help(opts, nopts, usage, out);
             return 1;

@@ -29,6 +29,7 @@
 #include "core/threads.h"
 
 #include <string.h>
+#include <stdlib.h>
 
 /* ---- reference ---------------------------------------------------------- */
 
@@ -168,6 +169,7 @@ void vg_cpu_conv_backward_reference(vg_real *dinp, vg_real *dweight, vg_real *db
 #define MAX_PARTS 64
 #define SLOT_TAB_A 64
 #define SLOT_TAB_S 65
+#define SLOT_PHASES 66
 
 /* V (N, Cv, vd) = conv(U (N, Cu, ud), Wc (Cv, Cu, k)) with stride s, pad p */
 struct canon {
@@ -198,7 +200,7 @@ static struct canon make_canon(const struct vg_conv_desc *d) {
 static int pick_parts(double flops) {
     int parts = vg_get_threads();
     if (parts > MAX_PARTS) parts = MAX_PARTS;
-    if (parts < 1 || flops < 4e6) parts = 1;
+    if (parts < 1 || flops < 3e7) parts = 1; /* below ~0.3 ms a second thread costs more than it gives */
     return parts;
 }
 
@@ -223,10 +225,31 @@ static void run_parts(const struct vg_gemm_task *t, float *const *work, int part
 
 static int64_t cols_per_part(int64_t n, int parts, int64_t align) { return ((n + align - 1) / align + parts - 1) / parts * align; }
 
+/* A kernel that exactly covers an unpadded U (V is 1x1x1): every tap is
+ * valid and gather(U) is U itself, so each pass is one plain GEMM over the
+ * batch (the first generator layer and the last discriminator layer). */
+static int is_dense(const struct canon *c) {
+    for (int a = 0; a < 3; a++)
+        if (c->vd[a] != 1 || c->ud[a] != c->k[a] || c->p[a] != 0) return 0;
+    return 1;
+}
+
+/* C (M, N) += op(A) op(B), row-major */
+static void gemm_acc(float *C, const float *A, const float *B, int ta, int tb, int64_t M, int64_t N, int64_t K) {
+    struct vg_gemm_desc g = {.trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K,
+                             .lda = ta ? M : K, .ldb = tb ? K : N, .ldc = N,
+                             .batch = 1, .alpha = 1.0, .beta = 1.0};
+    vg_cpu_gemm(C, A, B, &g);
+}
+
 /* V += Wc * gather(U). Returns 0 (having done nothing) if out of memory. */
 static int canon_fwd(float *V, const float *U, const float *Wc, const struct canon *c) {
     const int64_t CuK = c->Cu * c->Kv, NV = c->N * c->Vg;
     if (c->Cv == 0 || NV == 0) return 1;
+    if (is_dense(c)) { /* V (N, Cv) += U (N, CuK) Wc^T */
+        gemm_acc(V, U, Wc, 0, 1, c->N, c->Cv, CuK);
+        return 1;
+    }
     int parts = pick_parts(2.0 * (double)c->Cv * (double)CuK * (double)NV);
     int64_t nr = vg_gemm_nr();
     float *work[MAX_PARTS];
@@ -249,9 +272,28 @@ static int canon_fwd(float *V, const float *U, const float *Wc, const struct can
 static int canon_adj(float *U, const float *V, const float *Wc, const struct canon *c) {
     const int64_t NV = c->N * c->Vg;
     if (c->Cu == 0 || NV == 0 || c->Ug == 0) return 1;
+    if (is_dense(c)) { /* U (N, CuK) += V (N, Cv) Wc */
+        gemm_acc(U, V, Wc, 0, 0, c->N, c->Cu * c->Kv, c->Cv);
+        return 1;
+    }
     int64_t nr = vg_gemm_nr();
     float *work[MAX_PARTS];
-    if (c->Cu < 32 && c->N > 1) {
+    /* MACs per (cu, cv, sample) of the two forms, zero-padding taps included:
+     * the phases compute grid x taps per phase, col2im Kv x Vg. Few rows
+     * (Cu) make the phase GEMMs thin; a kernel larger than V (a first
+     * generator layer on a 1x1x1 input) makes most phase taps padding. */
+    double phase_macs = 1;
+    for (int a = 0; a < 3; a++) {
+        double sum = 0;
+        for (int r = 0; r < c->s[a] && r < c->k[a]; r++) {
+            int64_t u0 = (((int64_t)r - c->p[a]) % c->s[a] + c->s[a]) % c->s[a];
+            int64_t g = c->ud[a] > u0 ? (c->ud[a] - u0 + c->s[a] - 1) / c->s[a] : 0;
+            sum += (double)g * (double)((c->k[a] - r + c->s[a] - 1) / c->s[a]);
+        }
+        phase_macs *= sum;
+    }
+    double col2im_macs = (double)c->Kv * (double)c->Vg;
+    if ((getenv("FORCE_C2I") || c->Cu < 32 || phase_macs > 1.25 * col2im_macs) && c->N > 1) {
         /* col2im form: W (Cu k, N out) = Wc^T V, scattered into U; whole
          * samples per part, so no two parts touch the same element. */
         const int64_t M = c->Cu * c->Kv;
@@ -274,46 +316,68 @@ static int canon_adj(float *U, const float *V, const float *Wc, const struct can
     /* Sub-pixel phases: along an axis, u with (u + p) mod s == r only takes
      * taps k = r + m s, from v = (u + p - k) / s; each phase is a dense conv
      * whose result lands on a stride-s grid of U. */
-    int64_t ntmax = 1;
-    for (int a = 0; a < 3; a++) ntmax *= (c->k[a] + c->s[a] - 1) / c->s[a];
-    int64_t gmax = 1;
-    for (int a = 0; a < 3; a++) gmax *= (c->ud[a] + c->s[a] - 1) / c->s[a];
+    int64_t ntmax = 1, gmax = 1;
+    for (int a = 0; a < 3; a++) {
+        ntmax *= (c->k[a] + c->s[a] - 1) / c->s[a];
+        gmax *= (c->ud[a] + c->s[a] - 1) / c->s[a];
+    }
+    const int nph = c->s[0] * c->s[1] * c->s[2];
+    const size_t atab = (size_t)(c->Cv * ntmax > 0 ? c->Cv * ntmax : 1), stab = (size_t)(c->N * gmax > 0 ? c->N * gmax : 1);
     int parts = pick_parts(2.0 * (double)c->Cu * (double)c->Cv * (double)c->Kv * (double)NV);
-    int64_t *acoff = (int64_t *)vg_gemm_scratch(SLOT_TAB_A, (size_t)(c->Cv * ntmax > 0 ? c->Cv * ntmax : 1) * 2);
-    int64_t *scoff = (int64_t *)vg_gemm_scratch(SLOT_TAB_S, (size_t)(c->N * gmax > 0 ? c->N * gmax : 1) * 2);
-    if (!acoff || !scoff || !reserve_work(work, parts, c->Cu, cols_per_part(c->N * gmax, parts, nr))) return 0;
+    /* every phase's tables and task up front, then one parallel region for
+     * all phases (one barrier per call, not one per phase) */
+    struct phase {
+        struct vg_gather g;
+        struct vg_pack_rows a;
+        struct vg_store_add st;
+        struct vg_gemm_task t;
+    };
+    int64_t *acoff = (int64_t *)vg_gemm_scratch(SLOT_TAB_A, atab * 2 * (size_t)nph);
+    int64_t *scoff = (int64_t *)vg_gemm_scratch(SLOT_TAB_S, stab * 2 * (size_t)nph);
+    struct phase *ph = (struct phase *)vg_gemm_scratch(SLOT_PHASES, sizeof(struct phase) * (size_t)nph / sizeof(float) + 1);
+    if (!acoff || !scoff || !ph || !reserve_work(work, parts, c->Cu, cols_per_part(c->N * gmax, parts, nr))) return 0;
+    int np = 0;
     for (int rt = 0; rt < c->s[0]; rt++)
         for (int rh = 0; rh < c->s[1]; rh++)
             for (int rw = 0; rw < c->s[2]; rw++) {
                 const int r[3] = {rt, rh, rw};
-                struct vg_gather g;
+                struct phase *f = &ph[np];
+                struct vg_gather *g = &f->g;
                 int64_t u0[3];
-                if (!vg_gather_init_phase(&g, V, c->Cv, c->vd, c->ud, c->k, c->s, c->p, r, u0)) continue;
-                const int64_t ntt = (int64_t)g.nt[0] * g.nt[1] * g.nt[2];
+                if (!vg_gather_init_phase(g, V, c->Cv, c->vd, c->ud, c->k, c->s, c->p, r, u0)) continue;
+                int64_t *ac = acoff + atab * (size_t)np, *sc = scoff + stab * (size_t)np;
+                const int64_t ntt = (int64_t)g->nt[0] * g->nt[1] * g->nt[2];
                 for (int64_t cv = 0; cv < c->Cv; cv++)
-                    for (int mt = 0; mt < g.nt[0]; mt++)
-                        for (int mh = 0; mh < g.nt[1]; mh++)
-                            for (int mw = 0; mw < g.nt[2]; mw++) {
+                    for (int mt = 0; mt < g->nt[0]; mt++)
+                        for (int mh = 0; mh < g->nt[1]; mh++)
+                            for (int mw = 0; mw < g->nt[2]; mw++) {
                                 int64_t kt = r[0] + (int64_t)mt * c->s[0], kh = r[1] + (int64_t)mh * c->s[1];
                                 int64_t kw = r[2] + (int64_t)mw * c->s[2];
-                                acoff[cv * ntt + (mt * g.nt[1] + mh) * g.nt[2] + mw] =
+                                ac[cv * ntt + (mt * g->nt[1] + mh) * g->nt[2] + mw] =
                                     cv * c->Cu * c->Kv + (kt * c->k[1] + kh) * c->k[2] + kw;
                             }
-                const int64_t G = g.gg;
+                const int64_t G = g->gg;
                 for (int64_t n = 0; n < c->N; n++)
-                    for (int64_t jt = 0; jt < g.g[0]; jt++)
-                        for (int64_t jh = 0; jh < g.g[1]; jh++)
-                            for (int64_t jw = 0; jw < g.g[2]; jw++)
-                                scoff[n * G + (jt * g.g[1] + jh) * g.g[2] + jw] =
+                    for (int64_t jt = 0; jt < g->g[0]; jt++)
+                        for (int64_t jh = 0; jh < g->g[1]; jh++)
+                            for (int64_t jw = 0; jw < g->g[2]; jw++)
+                                sc[n * G + (jt * g->g[1] + jh) * g->g[2] + jw] =
                                     n * c->Cu * c->Ug +
                                     ((u0[0] + jt * c->s[0]) * c->ud[1] + u0[1] + jh * c->s[1]) * c->ud[2] + u0[2] +
                                     jw * c->s[2];
-                struct vg_pack_rows a = {Wc, c->Kv, acoff};
-                struct vg_store_add st = {U, c->Ug, scoff};
-                struct vg_gemm_task t = {c->Cu, c->N * G, c->Cv * ntt, vg_pack_a_rows, &a, vg_gather_pack_b, &g,
-                                         vg_store_add_fn, &st};
-                run_parts(&t, work, parts, nr);
+                f->a = (struct vg_pack_rows){Wc, c->Kv, ac};
+                f->st = (struct vg_store_add){U, c->Ug, sc};
+                f->t = (struct vg_gemm_task){c->Cu, c->N * G, c->Cv * ntt, vg_pack_a_rows, &f->a, vg_gather_pack_b, g,
+                                             vg_store_add_fn, &f->st};
+                np++;
             }
+#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+    for (int p = 0; p < parts; p++)
+        for (int i = 0; i < np; i++) {
+            int64_t b, e;
+            vg_gemm_split(ph[i].t.N, parts, p, nr, &b, &e);
+            vg_gemm_run(&ph[i].t, b, e, work[p]);
+        }
     return 1;
 }
 
@@ -321,6 +385,10 @@ static int canon_adj(float *U, const float *V, const float *Wc, const struct can
 static int canon_wgrad(float *dWc, const float *V, const float *U, const struct canon *c) {
     const int64_t CuK = c->Cu * c->Kv, NV = c->N * c->Vg;
     if (c->Cv == 0 || CuK == 0) return 1;
+    if (is_dense(c)) { /* Wc (Cv, CuK) += V^T (Cv, N) U (N, CuK) */
+        gemm_acc(dWc, V, U, 1, 0, c->Cv, CuK, c->N);
+        return 1;
+    }
     int parts = pick_parts(2.0 * (double)c->Cv * (double)CuK * (double)NV);
     int64_t nr = vg_gemm_nr();
     float *work[MAX_PARTS];

@@ -26,6 +26,7 @@ struct vg_gather {
     int nt[3];
     int64_t step[3];
     int64_t off[3][VG_GATHER_MAX_TAPS];
+    int avx2; /* the packers may use AVX2 (set by the init functions) */
 };
 
 /* im2col of a convolution: grid vd (the conv output), taps k, stride s, pad p. */

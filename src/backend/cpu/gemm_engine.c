@@ -19,7 +19,7 @@
  * from L2; blocks of NC columns bound the result block kept in scratch. */
 #define KC VG_GEMM_KC
 #define MC 144
-#define NC 2048
+#define NC 512
 #define MW_MAX 512 /* rows of the result block per sweep */
 
 #define MR VG_GEMM_MR

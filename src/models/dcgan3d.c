@@ -1,0 +1,203 @@
+/* 3D-DCGAN generator and discriminator; see dcgan3d.h for the geometry. */
+#include "models/dcgan3d.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/status.h"
+
+static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
+static int ilog2(int x) {
+    int n = 0;
+    while (x > 1) x >>= 1, n++;
+    return n;
+}
+
+static vg_status check_config(const vg_dcgan3d_config *c) {
+    if (!is_pow2(c->size) || c->size < 8 || c->size > 512)
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: size must be a power of two in [8, 512], got %d", c->size);
+    if (!is_pow2(c->frames) || c->frames > 256)
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: frames must be a power of two <= 256, got %d", c->frames);
+    if (c->channels != 1 && c->channels != 3)
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: channels must be 1 or 3, got %d", c->channels);
+    if (c->z_dim < 1 || c->z_dim > 4096) return vg_fail(VG_ERR_INVALID, "dcgan3d: z_dim must be in [1, 4096], got %d", c->z_dim);
+    if (c->g_base < 1 || c->g_base > 1024 || c->d_base < 1 || c->d_base > 1024)
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: base widths must be in [1, 1024], got g %d, d %d", c->g_base, c->d_base);
+    if (ilog2(c->size / 4) > VG_DCGAN3D_MAX_STAGES)
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: size %d needs more than %d stages", c->size, VG_DCGAN3D_MAX_STAGES);
+    return VG_OK;
+}
+
+/* Declares a conv weight and, if bn, the BatchNorm parameters and buffers
+ * under "<prefix>.net.<index>" and "<prefix>.net.<index + 1>". */
+static vg_status declare_layer(vg_params *P, vg_dcgan3d_layer *L, const char *prefix, int index, const int64_t wshape[5],
+                               int bn) {
+    char name[96];
+    snprintf(name, sizeof name, "%s.net.%d.weight", prefix, index);
+    L->weight = vg_param_add(P, name, 5, wshape);
+    if (!L->weight) return VG_ERR_INVALID;
+    if (!bn) return VG_OK;
+    /* the BatchNorm's channels are the conv's output channels */
+    int64_t c = strcmp(prefix, "G") == 0 ? wshape[1] : wshape[0];
+    snprintf(name, sizeof name, "%s.net.%d.weight", prefix, index + 1);
+    L->bn_weight = vg_param_add(P, name, 1, &c);
+    snprintf(name, sizeof name, "%s.net.%d.bias", prefix, index + 1);
+    L->bn_bias = vg_param_add(P, name, 1, &c);
+    snprintf(name, sizeof name, "%s.net.%d.running_mean", prefix, index + 1);
+    L->bn_mean = vg_buffer_add(P, name, 1, &c);
+    snprintf(name, sizeof name, "%s.net.%d.running_var", prefix, index + 1);
+    L->bn_var = vg_buffer_add(P, name, 1, &c);
+    return (L->bn_weight && L->bn_bias && L->bn_mean && L->bn_var) ? VG_OK : VG_ERR_INVALID;
+}
+
+static void set_geometry(vg_dcgan3d_layer *L, int kt, int st, int pt, int k, int s, int p) {
+    L->k[0] = kt, L->s[0] = st, L->p[0] = pt;
+    L->k[1] = L->k[2] = k;
+    L->s[1] = L->s[2] = s;
+    L->p[1] = L->p[2] = p;
+}
+
+/* DCGAN initialisation: conv N(0, 0.02), BN weight N(1, 0.02), BN bias 0,
+ * running stats (0, 1). Each tensor gets its own stream offset. */
+static void init_params(vg_params *P, vg_ctx *ctx, uint64_t seed) {
+    uint64_t offset = 0;
+    for (int i = 0; i < vg_params_count(P); i++) {
+        vg_tensor *t = vg_params_get(P, i);
+        const char *name = vg_params_name(P, i);
+        size_t n = strlen(name);
+        int is_bn = vg_tensor_ndim(t) == 1;
+        if (n > 12 && strcmp(name + n - 12, "running_mean") == 0) {
+            vg_tensor_fill_uniform(t, seed, 0, 0.0, 0.0);
+        } else if (n > 11 && strcmp(name + n - 11, "running_var") == 0) {
+            vg_tensor_fill_uniform(t, seed, 0, 1.0, 1.0);
+        } else if (is_bn && strcmp(name + n - 5, ".bias") == 0) {
+            vg_tensor_fill_uniform(t, seed, 0, 0.0, 0.0);
+        } else {
+            vg_tensor_fill_normal(t, seed, offset, is_bn ? 1.0 : 0.0, 0.02);
+        }
+        offset += (uint64_t)vg_tensor_numel(t);
+    }
+    (void)ctx;
+}
+
+vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg, uint64_t seed) {
+    memset(m, 0, sizeof *m);
+    vg_status st = check_config(cfg);
+    if (st != VG_OK) return st;
+    m->cfg = *cfg;
+    const int S = ilog2(cfg->size / 4);
+    const int t0 = cfg->frames >> S > 0 ? cfg->frames >> S : 1;
+    const int t_doublings = ilog2(cfg->frames / t0); /* <= S */
+    m->stages = S;
+    m->t0 = t0;
+    if ((st = vg_params_new(&m->G, ctx)) != VG_OK || (st = vg_params_new(&m->D, ctx)) != VG_OK) return st;
+
+    /* G: index 0 first deconv, then per stage (deconv, BN before it), ReLU between */
+    int64_t ch = (int64_t)cfg->g_base << (S - 1);
+    int idx = 0;
+    m->ng = S + 1;
+    st = declare_layer(m->G, &m->g[0], "G", idx, (int64_t[]){cfg->z_dim, ch, t0, 4, 4}, 1);
+    set_geometry(&m->g[0], t0, 1, 0, 4, 1, 0);
+    idx += 3; /* conv, BN, ReLU */
+    for (int s = 1; s <= S && st == VG_OK; s++) {
+        int64_t out = s == S ? cfg->channels : ch / 2;
+        int last = s == S;
+        int doubles = s > S - t_doublings; /* T doubles in the last t_doublings stages */
+        st = declare_layer(m->G, &m->g[s], "G", idx, (int64_t[]){ch, out, doubles ? 4 : 3, 4, 4}, !last);
+        set_geometry(&m->g[s], doubles ? 4 : 3, doubles ? 2 : 1, 1, 4, 2, 1);
+        idx += last ? 2 : 3; /* conv, BN, ReLU / conv, tanh */
+        ch = out;
+    }
+    if (st != VG_OK) return st;
+
+    /* D: per stage conv (+ BN from the second on) + LeakyReLU, then the head */
+    ch = cfg->channels;
+    idx = 0;
+    m->nd = S + 1;
+    for (int s = 0; s < S && st == VG_OK; s++) {
+        int64_t out = (int64_t)cfg->d_base << s;
+        int bn = s > 0 && !cfg->spectral_norm;
+        int halves = s < t_doublings;
+        st = declare_layer(m->D, &m->d[s], "D", idx, (int64_t[]){out, ch, halves ? 4 : 3, 4, 4}, bn);
+        set_geometry(&m->d[s], halves ? 4 : 3, halves ? 2 : 1, 1, 4, 2, 1);
+        idx += bn ? 3 : 2;
+        ch = out;
+    }
+    if (st == VG_OK) st = declare_layer(m->D, &m->d[S], "D", idx, (int64_t[]){1, ch, t0, 4, 4}, 0);
+    set_geometry(&m->d[S], t0, 1, 0, 4, 1, 0);
+    if (st != VG_OK) return st;
+    if ((st = vg_params_finalize(m->G)) != VG_OK || (st = vg_params_finalize(m->D)) != VG_OK) return st;
+    init_params(m->G, ctx, seed);
+    init_params(m->D, ctx, seed ^ 0x9E3779B97F4A7C15ull);
+    return VG_OK;
+}
+
+void vg_dcgan3d_free(vg_dcgan3d *m) {
+    vg_params_free(m->G);
+    vg_params_free(m->D);
+    m->G = m->D = NULL;
+}
+
+static vg_conv_args layer_args(const vg_dcgan3d_layer *L) {
+    vg_conv_args a = {0};
+    for (int i = 0; i < 3; i++) {
+        a.stride[i] = L->s[i];
+        a.padding[i] = L->p[i];
+    }
+    return a;
+}
+
+static vg_tensor *batch_norm(vg_ctx *ctx, const vg_dcgan3d_layer *L, vg_tensor *x, vg_bn_mode bn) {
+    if (bn == VG_BN_BATCH) return vg_batch_norm(ctx, x, L->bn_weight, L->bn_bias, NULL, NULL, 1, 0.1, 1e-5);
+    return vg_batch_norm(ctx, x, L->bn_weight, L->bn_bias, L->bn_mean, L->bn_var, bn == VG_BN_TRAIN, 0.1, 1e-5);
+}
+
+vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn) {
+    if (!z) return NULL;
+    int64_t n = vg_tensor_dim(z, 0);
+    vg_tensor *h = vg_reshape(ctx, z, 5, (int64_t[]){n, m->cfg.z_dim, 1, 1, 1});
+    for (int s = 0; s <= m->stages; s++) {
+        const vg_dcgan3d_layer *L = &m->g[s];
+        h = vg_conv_transpose3d(ctx, h, L->weight, NULL, layer_args(L));
+        if (s < m->stages)
+            h = vg_relu(ctx, batch_norm(ctx, L, h, bn));
+        else
+            h = vg_tanh(ctx, h);
+    }
+    return h;
+}
+
+vg_tensor *vg_dcgan3d_discriminate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *video, vg_bn_mode bn) {
+    if (!video) return NULL;
+    int64_t n = vg_tensor_dim(video, 0);
+    vg_tensor *h = video;
+    for (int s = 0; s <= m->stages; s++) {
+        const vg_dcgan3d_layer *L = &m->d[s];
+        h = vg_conv3d(ctx, h, L->weight, NULL, layer_args(L));
+        if (s == m->stages) break;
+        if (L->bn_weight) h = batch_norm(ctx, L, h, bn);
+        h = vg_leaky_relu(ctx, h, 0.2);
+    }
+    return vg_reshape(ctx, h, 1, &n);
+}
+
+vg_status vg_dcgan3d_sample(vg_dcgan3d *m, vg_ctx *ctx, const float *z, int n, int chunk, vg_bn_mode bn, float *out) {
+    const vg_dcgan3d_config *c = &m->cfg;
+    const int64_t clip = (int64_t)c->channels * c->frames * c->size * c->size;
+    if (chunk <= 0) chunk = 16;
+    vg_ctx_set_grad_enabled(ctx, 0);
+    vg_status st = VG_OK;
+    for (int i = 0; i < n && st == VG_OK; i += chunk) {
+        int k = n - i < chunk ? n - i : chunk;
+        vg_ctx_reset(ctx);
+        vg_tensor *zt = vg_tensor_from(ctx, 2, (int64_t[]){k, c->z_dim}, z + (int64_t)i * c->z_dim);
+        vg_tensor *video = vg_dcgan3d_generate(m, ctx, zt, bn);
+        if (!video)
+            st = vg_ctx_status(ctx) != VG_OK ? vg_ctx_status(ctx) : VG_ERR_INVALID;
+        else
+            st = vg_tensor_read(video, out + (int64_t)i * clip);
+    }
+    vg_ctx_reset(ctx);
+    vg_ctx_set_grad_enabled(ctx, 1);
+    return st;
+}

@@ -1,0 +1,68 @@
+/* 3D-DCGAN (VGAN/TGAN-style single stream): a generator of ConvTranspose3d
+ * blocks from z to a video, and a discriminator of Conv3d blocks from a video
+ * to one logit. Parameter names follow a PyTorch nn.Sequential state_dict
+ * ("G.net.0.weight", "D.net.1.running_mean", ...), so weights exchange with
+ * the reference model in tools/ref_dcgan3d.py.
+ *
+ * Geometry: S = log2(size / 4) up-sampling stages. G starts with
+ * ConvTranspose3d(z, g_base * 2^(S-1), kernel (t0, 4, 4)) on a 1x1x1 input,
+ * t0 = max(1, frames / 2^S); each stage is ConvTranspose3d kernel 4, stride
+ * 2, padding 1 (a stage that need not double T uses kernel 3, stride 1,
+ * padding 1 in time), BatchNorm + ReLU between, tanh at the end. D mirrors
+ * it with Conv3d, LeakyReLU(0.2), BatchNorm on all but the first block, and
+ * a final Conv3d(d_base * 2^(S-1), 1, kernel (t0, 4, 4)). All convolutions
+ * without bias (DCGAN). At 64x64x16 with bases 64 this is exactly the
+ * engine issue's reference model; at 32x32x16, the 32-pixel one. */
+#ifndef VG_MODELS_DCGAN3D_H
+#define VG_MODELS_DCGAN3D_H
+
+#include "vidgan.h"
+
+typedef struct vg_dcgan3d_config {
+    int size;      /* H = W: 32, 64, 128 (a power of two >= 8) */
+    int frames;    /* T: a power of two */
+    int channels;  /* 3 (RGB) or 1 */
+    int z_dim;     /* 100 */
+    int g_base;    /* 64 */
+    int d_base;    /* 64 */
+    int spectral_norm; /* D with spectral normalisation (no BatchNorm then) */
+} vg_dcgan3d_config;
+
+#define VG_DCGAN3D_MAX_STAGES 6
+
+typedef struct vg_dcgan3d_layer {
+    vg_tensor *weight;
+    vg_tensor *bn_weight, *bn_bias, *bn_mean, *bn_var; /* NULL where there is no BatchNorm */
+    vg_tensor *sn_u;  /* spectral norm: left singular vector estimate, NULL without SN */
+    int k[3], s[3], p[3];
+} vg_dcgan3d_layer;
+
+typedef struct vg_dcgan3d {
+    vg_dcgan3d_config cfg;
+    int stages, t0;
+    vg_params *G, *D;
+    vg_dcgan3d_layer g[VG_DCGAN3D_MAX_STAGES + 1], d[VG_DCGAN3D_MAX_STAGES + 1];
+    int ng, nd;
+} vg_dcgan3d;
+
+/* Checks the configuration (messages name the field), declares G's and D's
+ * parameters in ctx's backend and initialises them as DCGAN does: conv
+ * weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0. */
+vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg, uint64_t seed);
+void vg_dcgan3d_free(vg_dcgan3d *m);
+/* How BatchNorm layers run: EVAL uses the running statistics; TRAIN uses
+ * batch statistics and updates the running ones; BATCH uses batch
+ * statistics without touching the running ones (sampling as the PyTorch
+ * DCGAN example does, without changing the training state). */
+typedef enum vg_bn_mode { VG_BN_EVAL = 0, VG_BN_TRAIN = 1, VG_BN_BATCH = 2 } vg_bn_mode;
+
+/* z (N, z_dim) -> video (N, C, T, H, W) in [-1, 1]. */
+vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn);
+/* Videos for n latent vectors z (n, z_dim) into out (n, C, T, H, W), host
+ * memory, forward only, in chunks of at most `chunk` clips (0: 16) so
+ * memory stays bounded; ctx is reset. */
+vg_status vg_dcgan3d_sample(vg_dcgan3d *m, vg_ctx *ctx, const float *z, int n, int chunk, vg_bn_mode bn, float *out);
+/* video (N, C, T, H, W) -> logits (N) */
+vg_tensor *vg_dcgan3d_discriminate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *video, vg_bn_mode bn);
+
+#endif

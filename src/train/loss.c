@@ -1,0 +1,41 @@
+/* GAN losses; see loss.h. BCE-with-logits: -log sigmoid(x) = softplus(-x),
+ * -log(1 - sigmoid(x)) = softplus(x), as torch.nn.BCEWithLogitsLoss. */
+#include "train/loss.h"
+
+#include <string.h>
+
+static const char *names[VG_LOSS_COUNT] = {"nonsat", "hinge", "lsgan"};
+
+const char *vg_gan_loss_name(vg_gan_loss k) { return (k >= 0 && k < VG_LOSS_COUNT) ? names[k] : "?"; }
+
+int vg_gan_loss_parse(const char *s, vg_gan_loss *out) {
+    for (int i = 0; i < VG_LOSS_COUNT; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (vg_gan_loss)i;
+            return 1;
+        }
+    return 0;
+}
+
+static vg_tensor *softplus(vg_ctx *ctx, vg_tensor *x) { return vg_softplus(ctx, x, 1.0, 20.0); }
+
+vg_tensor *vg_gan_loss_d(vg_ctx *ctx, vg_gan_loss k, vg_tensor *real, vg_tensor *fake) {
+    switch (k) {
+    case VG_LOSS_HINGE:
+        return vg_add(ctx, vg_mean(ctx, vg_relu(ctx, vg_affine(ctx, real, -1.0, 1.0))),
+                      vg_mean(ctx, vg_relu(ctx, vg_affine(ctx, fake, 1.0, 1.0))));
+    case VG_LOSS_LSGAN:
+        return vg_add(ctx, vg_scale(ctx, vg_mean(ctx, vg_square(ctx, vg_affine(ctx, real, 1.0, -1.0))), 0.5),
+                      vg_scale(ctx, vg_mean(ctx, vg_square(ctx, fake)), 0.5));
+    default:
+        return vg_add(ctx, vg_mean(ctx, softplus(ctx, vg_scale(ctx, real, -1.0))), vg_mean(ctx, softplus(ctx, fake)));
+    }
+}
+
+vg_tensor *vg_gan_loss_g(vg_ctx *ctx, vg_gan_loss k, vg_tensor *fake) {
+    switch (k) {
+    case VG_LOSS_HINGE: return vg_scale(ctx, vg_mean(ctx, fake), -1.0);
+    case VG_LOSS_LSGAN: return vg_scale(ctx, vg_mean(ctx, vg_square(ctx, vg_affine(ctx, fake, 1.0, -1.0))), 0.5);
+    default: return vg_mean(ctx, softplus(ctx, vg_scale(ctx, fake, -1.0)));
+    }
+}

@@ -1,0 +1,21 @@
+/* GAN losses on discriminator logits, written over the engine's ops:
+ * non-saturating log-loss (the generator minimises -E[log D(G(z))], the
+ * discriminator -E[log D(x)] - E[log(1 - D(G(z)))], D = sigmoid(logit),
+ * computed stably with softplus), hinge, and least squares. */
+#ifndef VG_TRAIN_LOSS_H
+#define VG_TRAIN_LOSS_H
+
+#include "vidgan.h"
+
+typedef enum vg_gan_loss { VG_LOSS_NONSAT = 0, VG_LOSS_HINGE, VG_LOSS_LSGAN, VG_LOSS_COUNT } vg_gan_loss;
+
+/* "nonsat", "hinge", "lsgan" */
+const char *vg_gan_loss_name(vg_gan_loss k);
+int vg_gan_loss_parse(const char *s, vg_gan_loss *out);
+
+/* Discriminator loss: scalar. real_logits/fake_logits (N). */
+vg_tensor *vg_gan_loss_d(vg_ctx *ctx, vg_gan_loss k, vg_tensor *real_logits, vg_tensor *fake_logits);
+/* Generator loss: scalar. */
+vg_tensor *vg_gan_loss_g(vg_ctx *ctx, vg_gan_loss k, vg_tensor *fake_logits);
+
+#endif

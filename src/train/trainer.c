@@ -1,0 +1,190 @@
+/* The GAN training iteration; see trainer.h. */
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/checked.h"
+#include "core/rng.h"
+#include "core/status.h"
+#include "ops/ctx.h"
+
+/* Stream ids keep the noise and other random draws apart. */
+#define NOISE_STREAM 0x6E6F697365ull /* "noise" */
+
+void vg_train_config_default(vg_train_config *c) {
+    *c = (vg_train_config){
+        .model = {.size = 32, .frames = 16, .channels = 3, .z_dim = 100, .g_base = 64, .d_base = 64},
+        .loss = VG_LOSS_NONSAT,
+        .batch = 16,
+        .d_steps = 1,
+        .lr_g = 2e-4,
+        .lr_d = 2e-4,
+        .beta1 = 0.5,
+        .beta2 = 0.999,
+        .eps = 1e-8,
+        .ema_decay = 0.999,
+        .seed = 1,
+    };
+}
+
+vg_status vg_trainer_init(vg_trainer *t, const vg_train_config *cfg, const vg_dataset *data) {
+    memset(t, 0, sizeof *t);
+    t->cfg = *cfg;
+    t->data = data;
+    vg_status st;
+    if (cfg->batch < 1 || cfg->d_steps < 1)
+        return vg_fail(VG_ERR_INVALID, "trainer: batch and d_steps must be >= 1 (got %d, %d)", cfg->batch, cfg->d_steps);
+    if (data) {
+        const vg_dataset_desc *d = vg_dataset_info(data);
+        const vg_dcgan3d_config *m = &cfg->model;
+        if (d->channels != m->channels || d->frames != m->frames || d->height != m->size || d->width != m->size)
+            return vg_fail(VG_ERR_INVALID,
+                           "trainer: data set '%s' gives clips (C %d, T %d, %dx%d) but the model makes (C %d, T %d, %dx%d)",
+                           d->source, d->channels, d->frames, d->height, d->width, m->channels, m->frames, m->size, m->size);
+    }
+    if ((st = vg_ctx_new(&t->ctx, NULL)) != VG_OK) return st;
+    if ((st = vg_dcgan3d_init(&t->model, t->ctx, &cfg->model, cfg->seed)) != VG_OK) goto fail;
+    if ((st = vg_adam_init(&t->opt_g, t->model.G, cfg->lr_g, cfg->beta1, cfg->beta2, cfg->eps, 0)) != VG_OK) goto fail;
+    if ((st = vg_adam_init(&t->opt_d, t->model.D, cfg->lr_d, cfg->beta1, cfg->beta2, cfg->eps, 0)) != VG_OK) goto fail;
+    if (cfg->ema_decay > 0 && (st = vg_ema_init(&t->ema, t->model.G, cfg->ema_decay)) != VG_OK) goto fail;
+    int64_t clip = (int64_t)cfg->model.channels * cfg->model.frames * cfg->model.size * cfg->model.size;
+    int64_t clips = (int64_t)cfg->batch * cfg->d_steps, n_real, n_z;
+    if (!vg_mul_ok(clip, clips, &n_real) || !vg_mul_ok(clips, cfg->model.z_dim, &n_z)) {
+        st = vg_fail(VG_ERR_NOMEM, "trainer: batch size overflows");
+        goto fail;
+    }
+    t->host_real = malloc((size_t)n_real * sizeof(float));
+    t->host_z = malloc((size_t)n_z * sizeof(float));
+    if (!t->host_real || !t->host_z) {
+        st = vg_fail(VG_ERR_NOMEM, "trainer: out of memory for the batch staging buffers");
+        goto fail;
+    }
+    return VG_OK;
+fail:
+    vg_trainer_free(t);
+    return st;
+}
+
+void vg_trainer_free(vg_trainer *t) {
+    vg_ema_free(&t->ema);
+    vg_adam_free(&t->opt_g);
+    vg_adam_free(&t->opt_d);
+    if (t->model.G) vg_dcgan3d_free(&t->model);
+    vg_ctx_free(t->ctx);
+    free(t->host_real);
+    free(t->host_z);
+    memset(t, 0, sizeof *t);
+}
+
+#define SAMPLE_STREAM 0x73616D706C65ull /* "sample" */
+/* Data clips of stream s start at s * 2^40: far beyond any run's reach. */
+#define STREAM_CLIP_OFFSET ((int64_t)1 << 40)
+
+void vg_trainer_noise(const vg_trainer *t, int64_t step, float *z) {
+    int64_t n = (int64_t)t->cfg.d_steps * t->cfg.batch * t->cfg.model.z_dim;
+    uint64_t base = (uint64_t)step * (uint64_t)n;
+    uint64_t key = t->cfg.seed ^ NOISE_STREAM ^ (t->stream * 0x9E3779B97F4A7C15ull);
+    for (int64_t i = 0; i < n; i++) z[i] = (float)vg_rng_normal_at(key, base + (uint64_t)i);
+}
+
+vg_status vg_trainer_step(vg_trainer *t, vg_step_stats *stats) {
+    if (!t->data) return vg_fail(VG_ERR_INVALID, "trainer: no data set; use vg_trainer_step_with");
+    int clips = t->cfg.batch * t->cfg.d_steps;
+    int64_t first = t->step * clips + (int64_t)t->stream * STREAM_CLIP_OFFSET;
+    vg_status st = vg_dataset_batch(t->data, first, clips, t->host_real, NULL);
+    if (st != VG_OK) return st;
+    vg_trainer_noise(t, t->step, t->host_z);
+    return vg_trainer_step_with(t, t->host_real, t->host_z, stats);
+}
+
+void vg_latent_noise(uint64_t seed, int n, int z_dim, float *z) {
+    for (int64_t i = 0; i < (int64_t)n * z_dim; i++) z[i] = (float)vg_rng_normal_at(seed ^ SAMPLE_STREAM, (uint64_t)i);
+}
+
+vg_status vg_trainer_sample(vg_trainer *t, int n, uint64_t seed, int use_ema, float *out) {
+    float *z = malloc((size_t)n * (size_t)t->cfg.model.z_dim * sizeof *z);
+    if (!z) return vg_fail(VG_ERR_NOMEM, "sample: out of memory");
+    vg_latent_noise(seed, n, t->cfg.model.z_dim, z);
+    int swap = use_ema && t->ema.params;
+    if (swap) vg_ema_swap(&t->ema);
+    vg_status st = vg_dcgan3d_sample(&t->model, t->ctx, z, n, t->cfg.batch, VG_BN_BATCH, out);
+    if (swap) vg_ema_swap(&t->ema);
+    free(z);
+    return st;
+}
+
+/* Mean of the discriminator's output as a probability (nonsat) or logit;
+ * logits are (N), a batch's worth of floats. */
+static double mean_output(vg_tensor *logits, vg_gan_loss k) {
+    int64_t n = vg_tensor_numel(logits);
+    float *all = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (!all) return NAN;
+    vg_tensor_read(logits, all);
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += k == VG_LOSS_NONSAT ? 1.0 / (1.0 + exp(-(double)all[i])) : all[i];
+    free(all);
+    return n ? s / (double)n : 0;
+}
+
+/* 1 if the loss and every gradient of P are finite. */
+static int finite_update(vg_trainer *t, vg_tensor *loss, vg_params *P) {
+    const vg_backend *be = vg_ctx_backend(t->ctx);
+    double l = vg_tensor_item(loss);
+    return isfinite(l) && be->count_nonfinite(vg_params_grad(P), vg_params_numel(P)) == 0;
+}
+
+vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const float *z_host, vg_step_stats *stats) {
+    const vg_train_config *c = &t->cfg;
+    const vg_dcgan3d_config *m = &c->model;
+    vg_ctx *ctx = t->ctx;
+    const int64_t clip_numel = (int64_t)m->channels * m->frames * m->size * m->size;
+    const int64_t video_shape[5] = {c->batch, m->channels, m->frames, m->size, m->size};
+    const int64_t z_shape[2] = {c->batch, m->z_dim};
+    vg_step_stats s = {0};
+    vg_tensor *fake = NULL;
+
+    vg_ctx_reset(ctx);
+    for (int j = 0; j < c->d_steps; j++) {
+        int last = j == c->d_steps - 1;
+        /* D step: G runs with gradients only for the last fake (reused by G's step) */
+        vg_params_set_requires_grad(t->model.G, last);
+        vg_params_set_requires_grad(t->model.D, 1);
+        vg_params_zero_grad(t->model.D);
+        vg_tensor *real = vg_tensor_from(ctx, 5, video_shape, real_host + (int64_t)j * c->batch * clip_numel);
+        vg_tensor *z = vg_tensor_from(ctx, 2, z_shape, z_host + (int64_t)j * c->batch * m->z_dim);
+        vg_tensor *real_logits = vg_dcgan3d_discriminate(&t->model, ctx, real, VG_BN_TRAIN);
+        fake = vg_dcgan3d_generate(&t->model, ctx, z, VG_BN_TRAIN);
+        vg_tensor *fake_logits = vg_dcgan3d_discriminate(&t->model, ctx, vg_detach(ctx, fake), VG_BN_TRAIN);
+        vg_tensor *loss_d = vg_gan_loss_d(ctx, c->loss, real_logits, fake_logits);
+        vg_status st = vg_backward(ctx, loss_d);
+        if (st != VG_OK) return st;
+        s.loss_d = vg_tensor_item(loss_d);
+        s.d_real = mean_output(real_logits, c->loss);
+        s.d_fake = mean_output(fake_logits, c->loss);
+        if (finite_update(t, loss_d, t->model.D))
+            vg_adam_step(&t->opt_d);
+        else
+            s.skipped_d++;
+    }
+    /* G step: D frozen, gradients flow through D into the fake video */
+    vg_params_set_requires_grad(t->model.D, 0);
+    vg_params_set_requires_grad(t->model.G, 1);
+    vg_params_zero_grad(t->model.G);
+    vg_tensor *loss_g = vg_gan_loss_g(ctx, c->loss, vg_dcgan3d_discriminate(&t->model, ctx, fake, VG_BN_TRAIN));
+    vg_status st = vg_backward(ctx, loss_g);
+    vg_params_set_requires_grad(t->model.D, 1);
+    if (st != VG_OK) return st;
+    s.loss_g = vg_tensor_item(loss_g);
+    if (finite_update(t, loss_g, t->model.G)) {
+        vg_adam_step(&t->opt_g);
+        if (t->ema.params) vg_ema_update(&t->ema, t->opt_g.step - 1);
+    } else {
+        s.skipped_g++;
+    }
+    t->step++;
+    t->skipped += s.skipped_d + s.skipped_g;
+    if (stats) *stats = s;
+    return VG_OK;
+}

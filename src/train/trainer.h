@@ -1,0 +1,70 @@
+/* One GAN training iteration of the 3D-DCGAN: d_steps discriminator updates
+ * then one generator update, as the PyTorch DCGAN example does it (the last
+ * discriminator step's fake batch, detached for D, is reused for G's step
+ * after D's update). All randomness is counter-based: the noise of
+ * iteration i and the real clips it reads are pure functions of (seed, i),
+ * so an interrupted run resumes exactly from (weights, moments, step). */
+#ifndef VG_TRAIN_TRAINER_H
+#define VG_TRAIN_TRAINER_H
+
+#include "data/dataset.h"
+#include "models/dcgan3d.h"
+#include "train/loss.h"
+#include "train/optim.h"
+
+typedef struct vg_train_config {
+    vg_dcgan3d_config model;
+    vg_gan_loss loss;
+    int batch;          /* clips per D step and per G step */
+    int d_steps;        /* D updates per G update (>= 1) */
+    double lr_g, lr_d;  /* Adam learning rates */
+    double beta1, beta2, eps;
+    double ema_decay;   /* 0: no EMA; else e.g. 0.999 */
+    uint64_t seed;      /* weights, noise and clip order */
+} vg_train_config;
+
+/* Fills the usual DCGAN defaults: batch 16, Adam 2e-4 (0.5, 0.999),
+ * non-saturating loss, 1 D step, EMA 0.999, 3D-DCGAN 32x32x16 RGB. */
+void vg_train_config_default(vg_train_config *c);
+
+typedef struct vg_step_stats {
+    double loss_d, loss_g;
+    double d_real, d_fake; /* mean D output on real / fake clips (sigmoid for nonsat, raw logits otherwise) */
+    int skipped_d, skipped_g; /* updates skipped for non-finite loss or gradients */
+} vg_step_stats;
+
+typedef struct vg_trainer {
+    vg_train_config cfg;
+    vg_ctx *ctx;
+    vg_dcgan3d model;
+    vg_adam opt_g, opt_d;
+    vg_ema ema;          /* params NULL when cfg.ema_decay == 0 */
+    const vg_dataset *data;
+    int64_t step;        /* iterations completed */
+    int64_t skipped;     /* updates skipped so far */
+    uint64_t stream;     /* random stream: 0, bumped by each roll-back after
+                            non-finite steps so the retried steps draw new
+                            noise and clips */
+    float *host_real;    /* (d_steps * batch, C, T, H, W) staging for dataset clips */
+    float *host_z;       /* (d_steps * batch, z_dim) */
+} vg_trainer;
+
+/* data may be NULL when batches are given with vg_trainer_step_with. */
+vg_status vg_trainer_init(vg_trainer *t, const vg_train_config *cfg, const vg_dataset *data);
+void vg_trainer_free(vg_trainer *t);
+/* One iteration with clips from the data set and noise from the generator. */
+vg_status vg_trainer_step(vg_trainer *t, vg_step_stats *stats);
+/* One iteration with given real clips (d_steps * batch, C, T, H, W) and
+ * noise (d_steps * batch, z_dim), host memory. */
+vg_status vg_trainer_step_with(vg_trainer *t, const float *real, const float *z, vg_step_stats *stats);
+/* The noise of iteration `step` (d_steps * batch * z_dim values). */
+void vg_trainer_noise(const vg_trainer *t, int64_t step, float *z);
+/* n fixed sample videos (n, C, T, H, W) from latent seed `seed`, with the
+ * EMA generator when there is one and use_ema, BatchNorm on batch
+ * statistics without touching the running ones. */
+vg_status vg_trainer_sample(vg_trainer *t, int n, uint64_t seed, int use_ema, float *out);
+/* Standard-normal latent vectors for sampling: z (n, z_dim), vector i is a
+ * pure function of (seed, i). */
+void vg_latent_noise(uint64_t seed, int n, int z_dim, float *z);
+
+#endif

@@ -1,0 +1,197 @@
+/* The command line end to end, as a user runs it: a short training run
+ * (files it writes, ffprobe on its GIFs), resume through --resume auto giving
+ * the same weights as an uninterrupted run, SIGINT/SIGTERM stopping with a
+ * checkpoint and exit 130/143, sampling to GIF/PNG/grid/latent walk, and
+ * clear errors for corrupt checkpoints and unknown options. Runs the
+ * vidgan binary of the same build as this test (<build>/tests/test_cli ->
+ * <build>/vidgan), so the sanitizer build checks the sanitized CLI. */
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io/safetensors.h"
+#include "test.h"
+
+static char vidgan[512], tmp[256];
+static const char *SMALL = "--size 16 --frames 8 --g-base 8 --d-base 8 --z-dim 16 --batch 4 --sample-n 4 --threads 2";
+
+/* Runs a shell command; returns its exit status (or 128 + signal). Output
+ * goes to tmp/out.txt. */
+static int run(const char *fmt, ...) {
+    char cmd[2048], full[2400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "(%s) > %s/out.txt 2>&1", cmd, tmp);
+    int rc = system(full);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+}
+
+static int output_has(const char *needle) {
+    char path[300], buf[8192];
+    snprintf(path, sizeof path, "%s/out.txt", tmp);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+static int exists(const char *fmt, ...) {
+    char path[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof path, fmt, ap);
+    va_end(ap);
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Frames of a video file according to ffprobe, -1 on failure. */
+static int ffprobe_frames(const char *path) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 '%s'", path);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    int n = -1;
+    if (fscanf(p, "%d", &n) != 1) n = -1;
+    pclose(p);
+    return n;
+}
+
+static int count_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int n = 0, c;
+    while ((c = fgetc(f)) != EOF) n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* 1 if every tensor of a and b is byte-identical (metadata may differ). */
+static int same_tensors(const char *a, const char *b) {
+    vg_st_file *fa, *fb;
+    if (vg_st_open(&fa, a) != VG_OK) return 0;
+    if (vg_st_open(&fb, b) != VG_OK) {
+        vg_st_close(fa);
+        return 0;
+    }
+    int same = vg_st_count(fa) == vg_st_count(fb) && vg_st_count(fa) > 0;
+    for (int i = 0; same && i < vg_st_count(fa); i++) {
+        int j = vg_st_find(fb, vg_st_name(fa, i));
+        same = j >= 0 && vg_st_nbytes(fa, i) == vg_st_nbytes(fb, j) &&
+               memcmp(vg_st_data(fa, i), vg_st_data(fb, j), vg_st_nbytes(fa, i)) == 0;
+        if (!same) fprintf(stderr, "  tensor %s differs\n", vg_st_name(fa, i));
+    }
+    vg_st_close(fa);
+    vg_st_close(fb);
+    return same;
+}
+
+/* Starts a long training run, waits for it to log `steps` lines, sends sig. */
+static void check_signal(int sig, int want_rc) {
+    char dir[300], log[400];
+    snprintf(dir, sizeof dir, "%s/sig%d", tmp, sig);
+    snprintf(log, sizeof log, "%s/metrics.jsonl", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "exec %s train %s --steps 100000 --sample-every 0 --ckpt-every 0 --out %s > %s/sig.txt 2>&1",
+                 vidgan, SMALL, dir, tmp);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int lines = 0;
+    for (int i = 0; i < 600 && lines < 3; i++) {
+        usleep(50000);
+        lines = count_lines(log);
+    }
+    CHECK(lines >= 3, "signal %d: the run logged %d lines before the signal", sig, lines);
+    kill(pid, sig);
+    int status;
+    waitpid(pid, &status, 0);
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    CHECK(rc == want_rc, "signal %d: exit %d, want %d", sig, rc, want_rc);
+    int logged = count_lines(log);
+    CHECK(exists("%s/ckpt-%08d.safetensors", dir, logged), "signal %d: checkpoint of step %d written", sig, logged);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    const char *slash = strrchr(argv[0], '/');
+    int dir_len = slash ? (int)(slash - argv[0]) : 0;
+    snprintf(vidgan, sizeof vidgan, "%.*s/../vidgan", dir_len, slash ? argv[0] : ".");
+    snprintf(tmp, sizeof tmp, "/tmp/vidgan_cli_XXXXXX");
+    if (!mkdtemp(tmp)) {
+        CHECK(0, "mkdtemp");
+        TEST_END();
+    }
+    CHECK(run("ffprobe -version") == 0, "ffprobe is needed (scripts/setup.sh installs ffmpeg)");
+
+    /* a straight run of 6 steps */
+    int rc = run("%s train %s --steps 6 --ckpt-every 3 --sample-every 3 --out %s/a", vidgan, SMALL, tmp);
+    CHECK(rc == 0, "train exit %d", rc);
+    CHECK(output_has("run folder:"), "train names the run folder at the end");
+    CHECK(exists("%s/a/ckpt-00000003.safetensors", tmp) && exists("%s/a/ckpt-00000006.safetensors", tmp), "checkpoints at 3, 6");
+    char path[600];
+    snprintf(path, sizeof path, "%s/a/metrics.jsonl", tmp);
+    CHECK(count_lines(path) == 6, "metrics.jsonl has one line per step (%d)", count_lines(path));
+    snprintf(path, sizeof path, "%s/a/samples/final.gif", tmp);
+    CHECK(ffprobe_frames(path) == 8, "sample grid GIF has 8 frames (ffprobe: %d)", ffprobe_frames(path));
+
+    /* stop after 3, resume to 6: the same weights, moments and EMA */
+    rc = run("%s train %s --steps 3 --ckpt-every 3 --sample-every 0 --out %s/b", vidgan, SMALL, tmp);
+    CHECK(rc == 0, "first half exit %d", rc);
+    rc = run("%s train %s --steps 6 --ckpt-every 3 --sample-every 0 --resume auto --out %s/b", vidgan, SMALL, tmp);
+    CHECK(rc == 0 && output_has("resuming from"), "resume exit %d", rc);
+    char a6[600], b6[600];
+    snprintf(a6, sizeof a6, "%s/a/ckpt-00000006.safetensors", tmp);
+    snprintf(b6, sizeof b6, "%s/b/ckpt-00000006.safetensors", tmp);
+    CHECK(same_tensors(a6, b6), "3 + 3 steps with a resume give bit-identical tensors to 6 straight");
+    snprintf(path, sizeof path, "%s/b/metrics.jsonl", tmp);
+    CHECK(count_lines(path) == 6, "resumed log has 6 lines (%d)", count_lines(path));
+
+    /* signals */
+    check_signal(SIGINT, 130);
+    check_signal(SIGTERM, 143);
+
+    /* sampling */
+    rc = run("%s sample --ckpt %s --n 4 --seed 7 --grid -o %s/grid.gif", vidgan, a6, tmp);
+    snprintf(path, sizeof path, "%s/grid.gif", tmp);
+    CHECK(rc == 0 && ffprobe_frames(path) == 8, "sample --grid: exit %d, %d frames", rc, ffprobe_frames(path));
+    rc = run("%s sample --ckpt %s --n 3 -o %s/one.gif", vidgan, a6, tmp);
+    snprintf(path, sizeof path, "%s/one_002.gif", tmp);
+    CHECK(rc == 0 && ffprobe_frames(path) == 8, "sample one GIF per video: exit %d", rc);
+    rc = run("%s sample --ckpt %s --n 2 --interp 3 --grid -o %s/walk.gif", vidgan, a6, tmp);
+    snprintf(path, sizeof path, "%s/walk.gif", tmp);
+    CHECK(rc == 0 && ffprobe_frames(path) == 24, "latent walk of 3 steps has 24 frames (%d)", ffprobe_frames(path));
+    rc = run("%s sample --ckpt %s --n 2 -o %s/frames/", vidgan, a6, tmp);
+    CHECK(rc == 0 && exists("%s/frames/video_001/frame_0007.png", tmp) && !exists("%s/frames/video_001/frame_0008.png", tmp),
+          "PNG frames: exit %d", rc);
+    /* the same seed gives the same GIF; another seed another */
+    rc = run("%s sample --ckpt %s --n 4 --seed 7 --grid -o %s/grid2.gif && cmp -s %s/grid.gif %s/grid2.gif", vidgan, a6, tmp,
+             tmp, tmp);
+    CHECK(rc == 0, "sampling is reproducible");
+
+    /* bad input */
+    run("head -c 5000 %s > %s/trunc.safetensors; head -c 3000 /dev/urandom > %s/noise.safetensors", a6, tmp, tmp);
+    rc = run("%s sample --ckpt %s/trunc.safetensors -o %s/x.gif", vidgan, tmp, tmp);
+    CHECK(rc != 0 && output_has("trunc.safetensors"), "truncated checkpoint: exit %d, message names the file", rc);
+    rc = run("%s sample --ckpt %s/noise.safetensors -o %s/x.gif", vidgan, tmp, tmp);
+    CHECK(rc != 0 && output_has("noise.safetensors"), "random-bytes checkpoint: exit %d", rc);
+    CHECK(!exists("%s/x.gif", tmp), "no output written after a failed load");
+    rc = run("%s train --stesp 5", vidgan);
+    CHECK(rc == 2 && output_has("did you mean --steps"), "unknown option suggests the nearest: exit %d", rc);
+    rc = run("%s train %s --data nosuch --steps 1 --out %s/c", vidgan, SMALL, tmp);
+    CHECK(rc != 0 && output_has("nosuch"), "unknown data set: exit %d", rc);
+
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    CHECK(system(cmd) == 0, "cleanup");
+    TEST_END();
+}

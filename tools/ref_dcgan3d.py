@@ -1,0 +1,103 @@
+"""PyTorch reference of vidgan's 3D-DCGAN (src/models/dcgan3d.c) and of its
+training iteration (src/train/trainer.c), for step-parity fixtures and the
+side-by-side benchmarks. Same geometry, same parameter names
+(G.net.<i>.weight ...), same order of operations:
+
+    D step: D(real), fake = G(z), D(fake.detach()), loss_D, backward, Adam(D)
+    G step: loss_G from D(fake) with the updated D, backward, Adam(G)
+
+Losses: "nonsat" (BCE with logits: softplus), "hinge", "lsgan"."""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def geometry(size, frames):
+    S = int(math.log2(size // 4))
+    t0 = max(1, frames >> S)
+    t_doublings = int(math.log2(frames // t0))
+    return S, t0, t_doublings
+
+
+class Generator(nn.Module):
+    def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64):
+        super().__init__()
+        S, t0, td = geometry(size, frames)
+        ch = base << (S - 1)
+        layers = [nn.ConvTranspose3d(z_dim, ch, (t0, 4, 4), 1, 0, bias=False), nn.BatchNorm3d(ch), nn.ReLU(True)]
+        for s in range(1, S + 1):
+            out = channels if s == S else ch // 2
+            doubles = s > S - td
+            kt, st = (4, 2) if doubles else (3, 1)
+            layers.append(nn.ConvTranspose3d(ch, out, (kt, 4, 4), (st, 2, 2), (1, 1, 1), bias=False))
+            layers += [nn.Tanh()] if s == S else [nn.BatchNorm3d(out), nn.ReLU(True)]
+            ch = out
+        self.net = nn.Sequential(*layers)
+        self.z_dim = z_dim
+
+    def forward(self, z):
+        return self.net(z.view(z.shape[0], self.z_dim, 1, 1, 1))
+
+
+class Discriminator(nn.Module):
+    def __init__(self, size=32, frames=16, channels=3, base=64):
+        super().__init__()
+        S, t0, td = geometry(size, frames)
+        layers, ch = [], channels
+        for s in range(S):
+            out = base << s
+            halves = s < td
+            kt, st = (4, 2) if halves else (3, 1)
+            layers.append(nn.Conv3d(ch, out, (kt, 4, 4), (st, 2, 2), (1, 1, 1), bias=False))
+            if s > 0:
+                layers.append(nn.BatchNorm3d(out))
+            layers.append(nn.LeakyReLU(0.2, True))
+            ch = out
+        layers.append(nn.Conv3d(ch, 1, (t0, 4, 4), 1, 0, bias=False))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x).view(x.shape[0])
+
+
+def loss_d(kind, real, fake):
+    if kind == "hinge":
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    if kind == "lsgan":
+        return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean()
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def loss_g(kind, fake):
+    if kind == "hinge":
+        return -fake.mean()
+    if kind == "lsgan":
+        return 0.5 * ((fake - 1) ** 2).mean()
+    return F.softplus(-fake).mean()
+
+
+def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat"):
+    """One iteration as vidgan's trainer (d_steps = 1); returns (loss_D, loss_G)."""
+    opt_d.zero_grad(set_to_none=False)
+    real_logits = D(real)
+    fake = G(z)
+    ld = loss_d(kind, real_logits, D(fake.detach()))
+    ld.backward()
+    opt_d.step()
+    opt_g.zero_grad(set_to_none=False)
+    lg = loss_g(kind, D(fake))
+    lg.backward()
+    opt_g.step()
+    return ld.item(), lg.item()
+
+
+def state_dict_flat(G, D):
+    """vidgan's names: "G.<name>" / "D.<name>", without num_batches_tracked."""
+    out = {}
+    for prefix, m in (("G.", G), ("D.", D)):
+        for k, v in m.state_dict().items():
+            if not k.endswith("num_batches_tracked"):
+                out[prefix + k] = v
+    return out

@@ -1,0 +1,167 @@
+/* `vidgan sample`: generates videos from a checkpoint and writes them as
+ * GIFs or PNG frame folders (chosen by the output's extension), one file per
+ * video or one tiled grid, optionally as walks through latent space. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "io/gif.h"
+#include "io/png_frames.h"
+#include "io/video_frames.h"
+#include "options.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+/* Spherical interpolation between two Gaussian latents (keeps the norm
+ * typical of N(0, I) samples, unlike a straight line). */
+static void slerp(float *out, const float *a, const float *b, int n, double t) {
+    double na = 0, nb = 0, dot = 0;
+    for (int i = 0; i < n; i++) {
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+        dot += (double)a[i] * b[i];
+    }
+    double c = dot / (sqrt(na * nb) + 1e-12);
+    c = c > 1 ? 1 : (c < -1 ? -1 : c);
+    double omega = acos(c), so = sin(omega);
+    for (int i = 0; i < n; i++)
+        out[i] = so < 1e-6 ? (float)((1 - t) * a[i] + t * b[i])
+                           : (float)((sin((1 - t) * omega) * a[i] + sin(t * omega) * b[i]) / so);
+}
+
+static int has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Writes one video (T, H, W, 3) to path by its kind. */
+static vg_status write_video(const char *path, int is_gif, const vg_frames *f, double fps) {
+    return is_gif ? vg_gif_write(path, f->rgb, f->T, f->H, f->W, fps, 1) : vg_png_frames_write(path, f->rgb, f->T, f->H, f->W);
+}
+
+int cmd_sample(int argc, char **argv) {
+    const char *ckpt = NULL, *out = "samples.gif";
+    int n = 16, seed = 7, grid = 0, interp = 0, no_ema = 0, threads = 0;
+    double fps = 8;
+    const cli_option opts[] = {
+        {"ckpt", OPT_STRING, &ckpt, "checkpoint to sample from (required)"},
+        {"n", OPT_INT, &n, "videos to generate"},
+        {"seed", OPT_INT, &seed, "latent seed: the same seed gives the same videos"},
+        {"out", OPT_STRING, &out, "output: NAME.gif (GIF) or a folder (PNG frames)"},
+        {"grid", OPT_FLAG, &grid, "tile all videos into one video"},
+        {"interp", OPT_INT, &interp, "K > 0: each video walks from latent i to i+1 in K steps (K x frames long)"},
+        {"fps", OPT_DOUBLE, &fps, "frames per second of GIFs"},
+        {"no-ema", OPT_FLAG, &no_ema, "use the live generator weights instead of their moving average"},
+        {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, 2, pos, 0, &npos,
+                       "usage: vidgan sample --ckpt FILE [options]\n\nGenerates videos with a trained generator.",
+                       stdout, stderr);
+    if (rc) return rc > 0 ? 0 : 2;
+    if (!ckpt) {
+        fprintf(stderr, "vidgan: sample needs --ckpt FILE\n");
+        return 2;
+    }
+    if (n < 1 || n > 4096 || interp < 0 || interp > 1000 || !(fps > 0)) {
+        fprintf(stderr, "vidgan: need 1 <= --n <= 4096, 0 <= --interp <= 1000, --fps > 0\n");
+        return 2;
+    }
+    vg_set_threads(threads);
+    int is_gif = has_suffix(out, ".gif");
+    if (!is_gif && strrchr(out, '.') && strrchr(out, '.') > strrchr(out, '/') && !has_suffix(out, "/")) {
+        fprintf(stderr, "vidgan: %s: unknown output type (use NAME.gif, or a folder for PNG frames; MP4 comes with the video I/O work)\n", out);
+        return 2;
+    }
+    vg_train_config cfg;
+    char *data_text = NULL;
+    vg_trainer t = {0};
+    int exit_code = 1;
+    float *z = NULL, *videos = NULL;
+    vg_frames frames = {0};
+    if (vg_ckpt_read_config(ckpt, &cfg, &data_text, NULL) != VG_OK || vg_trainer_init(&t, &cfg, NULL) != VG_OK ||
+        vg_ckpt_load(&t, ckpt) != VG_OK) {
+        fprintf(stderr, "vidgan: %s\n", vg_last_error());
+        goto done;
+    }
+    const vg_dcgan3d_config *m = &cfg.model;
+    const int steps = interp > 0 ? interp : 1;
+    const int64_t clip = (int64_t)m->channels * m->frames * m->size * m->size;
+    /* latents: n (+1 for the walk's end) base vectors, then steps per video */
+    float *base = malloc((size_t)(n + 1) * (size_t)m->z_dim * sizeof *base);
+    z = malloc((size_t)n * (size_t)steps * (size_t)m->z_dim * sizeof *z);
+    videos = malloc((size_t)n * (size_t)steps * (size_t)clip * sizeof *videos);
+    if (!base || !z || !videos) {
+        free(base);
+        fprintf(stderr, "vidgan: out of memory for %d videos\n", n * steps);
+        goto done;
+    }
+    vg_latent_noise((uint64_t)seed, n + 1, m->z_dim, base);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < steps; k++)
+            slerp(z + ((int64_t)i * steps + k) * m->z_dim, base + (int64_t)i * m->z_dim, base + (int64_t)(i + 1) * m->z_dim,
+                  m->z_dim, interp > 0 ? (double)k / steps : 0.0);
+    free(base);
+    int swap = !no_ema && t.ema.params;
+    if (swap) vg_ema_swap(&t.ema);
+    vg_status st = vg_dcgan3d_sample(&t.model, t.ctx, z, n * steps, cfg.batch, VG_BN_BATCH, videos);
+    if (swap) vg_ema_swap(&t.ema);
+    if (st != VG_OK) {
+        fprintf(stderr, "vidgan: %s\n", vg_last_error());
+        goto done;
+    }
+    /* a walk is K clips one after another: (C, K*T, H, W) per video */
+    int T_out = m->frames * steps;
+    if (steps > 1) {
+        float *walk = malloc((size_t)n * (size_t)steps * (size_t)clip * sizeof *walk);
+        if (!walk) goto done;
+        int64_t plane = (int64_t)m->size * m->size;
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < steps; k++)
+                for (int c = 0; c < m->channels; c++)
+                    memcpy(walk + (((int64_t)i * m->channels + c) * T_out + (int64_t)k * m->frames) * plane,
+                           videos + (((int64_t)i * steps + k) * m->channels + c) * m->frames * plane,
+                           (size_t)(m->frames * plane) * sizeof *walk);
+        free(videos);
+        videos = walk;
+    }
+    const int64_t video_numel = clip * steps;
+    if (grid || n == 1) {
+        st = vg_frames_grid(&frames, videos, n, m->channels, T_out, m->size, m->size, 0);
+        if (st == VG_OK) st = write_video(out, is_gif, &frames, fps);
+        if (st == VG_OK) fprintf(stderr, "wrote %s (%d video%s, %d frames)\n", out, n, n > 1 ? "s tiled" : "", T_out);
+    } else {
+        if (!is_gif && mkdir(out, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "vidgan: %s: %s\n", out, strerror(errno));
+            goto done;
+        }
+        char path[4200];
+        for (int i = 0; i < n && st == VG_OK; i++) {
+            if (is_gif)
+                snprintf(path, sizeof path, "%.*s_%03d.gif", (int)(strlen(out) - 4), out, i);
+            else
+                snprintf(path, sizeof path, "%s/video_%03d", out, i);
+            vg_frames_free(&frames);
+            st = vg_frames_grid(&frames, videos + i * video_numel, 1, m->channels, T_out, m->size, m->size, 1);
+            if (st == VG_OK) st = write_video(path, is_gif, &frames, fps);
+        }
+        if (st == VG_OK) fprintf(stderr, "wrote %d videos (%d frames each) as %s\n", n, T_out, is_gif ? "GIFs" : "PNG frame folders");
+    }
+    if (st != VG_OK) {
+        fprintf(stderr, "vidgan: %s\n", vg_last_error());
+        goto done;
+    }
+    exit_code = 0;
+done:
+    vg_frames_free(&frames);
+    free(z);
+    free(videos);
+    free(data_text);
+    vg_trainer_free(&t);
+    return exit_code;
+}

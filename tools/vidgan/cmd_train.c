@@ -1,0 +1,312 @@
+/* `vidgan train`: trains the 3D-DCGAN on a data set, with a progress bar,
+ * a JSONL metrics log, sample grids, atomic checkpoints, exact resume,
+ * graceful stop on SIGINT/SIGTERM and roll-back after repeated non-finite
+ * steps. The library does the work; this file wires it to files and the
+ * terminal. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "io/gif.h"
+#include "io/video_frames.h"
+#include "options.h"
+#include "progress.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) {
+    if (stop_signal) _exit(128 + sig); /* second signal: leave at once */
+    stop_signal = sig;
+}
+
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    struct stat st;
+    return (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) ? 0 : -1;
+}
+
+/* Keep only the log lines of steps <= step (a resumed run rewrites what
+ * came after its checkpoint). */
+static void trim_log(const char *path, int64_t step) {
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fclose(f);
+        return;
+    }
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        const char *k = strstr(line, "\"step\":");
+        long long s = k ? atoll(k + 7) : 0;
+        if (s <= step) fputs(line, out);
+    }
+    fclose(f);
+    if (fclose(out) == 0) rename(tmp, path);
+    else remove(tmp);
+}
+
+static vg_status write_grid_gif(vg_trainer *t, const char *path, int n, uint64_t seed, double fps) {
+    const vg_dcgan3d_config *m = &t->cfg.model;
+    int64_t clip = (int64_t)m->channels * m->frames * m->size * m->size;
+    float *videos = malloc((size_t)(n * clip) * sizeof *videos);
+    if (!videos) return VG_ERR_NOMEM;
+    vg_status st = vg_trainer_sample(t, n, seed, 1, videos);
+    vg_frames grid = {0};
+    if (st == VG_OK) st = vg_frames_grid(&grid, videos, n, m->channels, m->frames, m->size, m->size, 0);
+    if (st == VG_OK) st = vg_gif_write(path, grid.rgb, grid.T, grid.H, grid.W, fps, 1);
+    vg_frames_free(&grid);
+    free(videos);
+    return st;
+}
+
+static vg_status save_checkpoint(vg_trainer *t, const char *out, const char *data, int keep, char *path, size_t n) {
+    snprintf(path, n, "%s/ckpt-%08lld.safetensors", out, (long long)t->step);
+    vg_status st = vg_ckpt_save(t, data, path);
+    if (st == VG_OK && keep > 0) st = vg_ckpt_prune(out, keep, NULL);
+    return st;
+}
+
+int cmd_train(int argc, char **argv) {
+    vg_train_config cfg;
+    vg_train_config_default(&cfg);
+    const char *data = "shapes", *out = NULL, *loss = "nonsat", *resume = NULL, *data_path = NULL;
+    int size = 32, frames = 16, channels = 0, steps = 2000, threads = 0, sample_every = 250, ckpt_every = 500;
+    int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1;
+    double fps = 8, time_limit = 0;
+    const cli_option opts[] = {
+        {"data", OPT_STRING, &data, "data set: shapes, mnist or fashion"},
+        {"data-path", OPT_STRING, &data_path, "mnist: digit cache file; fashion: IDX folder (default: built-in locations)"},
+        {"size", OPT_INT, &size, "frame height = width (power of two)"},
+        {"frames", OPT_INT, &frames, "frames per clip (power of two)"},
+        {"channels", OPT_INT, &channels, "channels (0: the data set's default)"},
+        {"z-dim", OPT_INT, &cfg.model.z_dim, "latent size"},
+        {"g-base", OPT_INT, &cfg.model.g_base, "generator base width (last hidden layer)"},
+        {"d-base", OPT_INT, &cfg.model.d_base, "discriminator base width (first layer)"},
+        {"loss", OPT_STRING, &loss, "GAN loss: nonsat, hinge or lsgan"},
+        {"batch", OPT_INT, &cfg.batch, "clips per step"},
+        {"d-steps", OPT_INT, &cfg.d_steps, "discriminator updates per generator update"},
+        {"lr-g", OPT_DOUBLE, &cfg.lr_g, "generator Adam learning rate"},
+        {"lr-d", OPT_DOUBLE, &cfg.lr_d, "discriminator Adam learning rate"},
+        {"beta1", OPT_DOUBLE, &cfg.beta1, "Adam beta1"},
+        {"beta2", OPT_DOUBLE, &cfg.beta2, "Adam beta2"},
+        {"ema", OPT_DOUBLE, &cfg.ema_decay, "generator weight EMA decay (0: off)"},
+        {"steps", OPT_INT, &steps, "train until this many steps"},
+        {"time-limit", OPT_DOUBLE, &time_limit, "also stop (with a checkpoint) after this many seconds (0: none)"},
+        {"seed", OPT_INT, &seed, "seed of weights, noise and data"},
+        {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
+        {"out", OPT_STRING, &out, "run folder (default: runs/<data>-<size>x<frames>)"},
+        {"resume", OPT_STRING, &resume, "checkpoint to resume from, or 'auto' for the newest valid one in --out"},
+        {"sample-every", OPT_INT, &sample_every, "write a sample grid GIF every N steps (0: only at the end)"},
+        {"sample-n", OPT_INT, &sample_n, "videos in a sample grid"},
+        {"fps", OPT_DOUBLE, &fps, "frame rate of sample GIFs"},
+        {"ckpt-every", OPT_INT, &ckpt_every, "write a checkpoint every N steps (0: only at the end)"},
+        {"keep", OPT_INT, &keep, "checkpoints to keep (0: all)"},
+        {"log-every", OPT_INT, &log_every, "without a terminal: a log line every N steps"},
+        {"max-bad", OPT_INT, &max_bad, "roll back to the last checkpoint after N non-finite steps in a row"},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse(opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, 2, pos, 0, &npos,
+                       "usage: vidgan train [options]\n\nTrains a 3D-DCGAN video GAN; writes checkpoints, sample GIFs and metrics.jsonl into the run folder.",
+                       stdout, stderr);
+    if (rc) return rc > 0 ? 0 : 2;
+    vg_set_threads(threads);
+    if (!vg_gan_loss_parse(loss, &cfg.loss)) {
+        fprintf(stderr, "vidgan: --loss must be nonsat, hinge or lsgan, got '%s'\n", loss);
+        return 2;
+    }
+    cfg.seed = (uint64_t)seed;
+    char default_out[512];
+    if (!out) {
+        snprintf(default_out, sizeof default_out, "runs/%s-%dx%d", data, size, frames);
+        out = default_out;
+    }
+    if (make_dirs(out) != 0) {
+        fprintf(stderr, "vidgan: %s: cannot create the run folder (%s)\n", out, strerror(errno));
+        return 1;
+    }
+
+    /* what to train: fresh from the options, or everything from a checkpoint */
+    char *resume_path = NULL, *data_text = NULL, *spec_strings = NULL;
+    vg_dataset_spec spec = {.source = data, .frames = frames, .size = size, .channels = channels,
+                            .seed = (uint64_t)seed, .path = data_path};
+    if (resume) {
+        if (strcmp(resume, "auto") == 0) {
+            int skipped = 0;
+            if (vg_ckpt_find_latest(out, &resume_path, &skipped) != VG_OK) {
+                fprintf(stderr, "vidgan: %s\n", vg_last_error());
+                return 1;
+            }
+            if (skipped) fprintf(stderr, "skipped %d newer checkpoint%s that did not validate\n", skipped, skipped > 1 ? "s" : "");
+        } else {
+            resume_path = strdup(resume);
+        }
+        if (resume_path) {
+            if (vg_ckpt_read_config(resume_path, &cfg, &data_text, NULL) != VG_OK ||
+                vg_ckpt_data_parse(data_text, &spec, &spec_strings) != VG_OK) {
+                fprintf(stderr, "vidgan: %s\n", vg_last_error());
+                free(resume_path);
+                free(data_text);
+                return 1;
+            }
+            fprintf(stderr, "resuming from %s (its model, loss and optimiser settings apply)\n", resume_path);
+        } else {
+            fprintf(stderr, "no checkpoint in %s yet: starting a new run\n", out);
+        }
+    }
+    int exit_code = 1;
+    vg_dataset *ds = NULL;
+    vg_trainer t = {0};
+    if (vg_dataset_open(&ds, &spec) != VG_OK) {
+        fprintf(stderr, "vidgan: %s\n", vg_last_error());
+        goto done;
+    }
+    const vg_dataset_desc *dd = vg_dataset_info(ds);
+    if (!resume_path) {
+        spec.channels = dd->channels;
+        cfg.model.size = size;
+        cfg.model.frames = frames;
+        cfg.model.channels = dd->channels;
+    }
+    if (!data_text && !(data_text = vg_ckpt_data_json(&spec))) {
+        fprintf(stderr, "vidgan: %s\n", vg_last_error());
+        goto done;
+    }
+    if (vg_trainer_init(&t, &cfg, ds) != VG_OK ||
+        (resume_path && vg_ckpt_load(&t, resume_path) != VG_OK)) {
+        fprintf(stderr, "vidgan: %s\n", vg_last_error());
+        goto done;
+    }
+    char log_path[4096], path[4200], last_ckpt[4200] = "";
+    snprintf(log_path, sizeof log_path, "%s/metrics.jsonl", out);
+    if (resume_path) {
+        trim_log(log_path, t.step);
+        snprintf(last_ckpt, sizeof last_ckpt, "%s", resume_path);
+    } else {
+        remove(log_path);
+    }
+    FILE *log = fopen(log_path, "a");
+    if (!log) {
+        fprintf(stderr, "vidgan: %s: %s\n", log_path, strerror(errno));
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/samples", out);
+    make_dirs(path);
+    install_signals();
+    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d) on %s, batch %d, loss %s, %d threads -> %s\n", cfg.model.size,
+            cfg.model.size, cfg.model.frames, cfg.model.channels, spec.source, cfg.batch, vg_gan_loss_name(cfg.loss),
+            vg_get_threads(), out);
+    progress bar;
+    progress_init(&bar, t.step, steps, log_every);
+    int bad_in_row = 0;
+    exit_code = 0;
+    while (t.step < steps && !stop_signal) {
+        if (time_limit > 0 && now_seconds() - bar.t_start > time_limit) break;
+        vg_step_stats s;
+        if (vg_trainer_step(&t, &s) != VG_OK) {
+            progress_break(&bar);
+            fprintf(stderr, "vidgan: step %lld: %s\n", (long long)t.step, vg_last_error());
+            exit_code = 1;
+            break;
+        }
+        fprintf(log,
+                "{\"step\":%lld,\"loss_d\":%.6g,\"loss_g\":%.6g,\"d_real\":%.6g,\"d_fake\":%.6g,\"skipped_d\":%d,"
+                "\"skipped_g\":%d,\"skipped_total\":%lld,\"time\":%.3f,\"it_per_s\":%.4g}\n",
+                (long long)t.step, s.loss_d, s.loss_g, s.d_real, s.d_fake, s.skipped_d, s.skipped_g,
+                (long long)t.skipped, now_seconds() - bar.t_start, progress_rate(&bar, t.step));
+        progress_update(&bar, t.step, s.loss_d, s.loss_g, s.d_real, s.d_fake, t.skipped);
+        bad_in_row = (s.skipped_d || s.skipped_g) ? bad_in_row + 1 : 0;
+        if (max_bad > 0 && bad_in_row >= max_bad) {
+            progress_break(&bar);
+            if (!last_ckpt[0]) {
+                fprintf(stderr, "vidgan: %d non-finite steps in a row and no checkpoint to roll back to; stopping\n", bad_in_row);
+                exit_code = 1;
+                break;
+            }
+            uint64_t stream = t.stream + 1;
+            int64_t skipped = t.skipped;
+            if (vg_ckpt_load(&t, last_ckpt) != VG_OK) {
+                fprintf(stderr, "vidgan: roll-back failed: %s\n", vg_last_error());
+                exit_code = 1;
+                break;
+            }
+            t.stream = stream; /* retry the steps with other noise and clips */
+            t.skipped = skipped;
+            fprintf(stderr, "%d non-finite steps in a row: rolled back to %s (step %lld), random stream %llu\n",
+                    bad_in_row, last_ckpt, (long long)t.step, (unsigned long long)stream);
+            bad_in_row = 0;
+            continue;
+        }
+        if (sample_every > 0 && t.step % sample_every == 0) {
+            snprintf(path, sizeof path, "%s/samples/step-%08lld.gif", out, (long long)t.step);
+            if (write_grid_gif(&t, path, sample_n, (uint64_t)seed, fps) != VG_OK) {
+                progress_break(&bar);
+                fprintf(stderr, "vidgan: sample grid: %s\n", vg_last_error());
+            }
+        }
+        if (ckpt_every > 0 && t.step % ckpt_every == 0) {
+            if (save_checkpoint(&t, out, data_text, keep, path, sizeof path) == VG_OK)
+                snprintf(last_ckpt, sizeof last_ckpt, "%s", path);
+            else {
+                progress_break(&bar);
+                fprintf(stderr, "vidgan: checkpoint: %s\n", vg_last_error());
+            }
+        }
+    }
+    progress_break(&bar);
+    fclose(log);
+    int64_t saved_step = ckpt_every > 0 && t.step % ckpt_every == 0 && last_ckpt[0] ? t.step : -1;
+    if ((exit_code == 0 || stop_signal) && saved_step != t.step) {
+        if (save_checkpoint(&t, out, data_text, keep, path, sizeof path) == VG_OK)
+            fprintf(stderr, "checkpoint: %s\n", path);
+        else {
+            fprintf(stderr, "vidgan: final checkpoint: %s\n", vg_last_error());
+            exit_code = 1;
+        }
+    }
+    if (exit_code == 0 || stop_signal) {
+        snprintf(path, sizeof path, "%s/samples/final.gif", out);
+        if (write_grid_gif(&t, path, sample_n, (uint64_t)seed, fps) == VG_OK) fprintf(stderr, "samples: %s\n", path);
+    }
+    if (stop_signal) {
+        fprintf(stderr, "stopped by signal %d at step %lld\n", (int)stop_signal, (long long)t.step);
+        exit_code = 128 + stop_signal;
+    } else if (exit_code == 0) {
+        fprintf(stderr, "run folder: %s (metrics.jsonl, samples/, checkpoints)\n", out);
+    }
+done:
+    vg_trainer_free(&t);
+    vg_dataset_close(ds);
+    free(resume_path);
+    free(data_text);
+    free(spec_strings);
+    return exit_code;
+}
