@@ -1,0 +1,105 @@
+/* dataset.c — the vg_dataset interface (dataset.h): argument checks,
+ * defaults, dispatch to the sources (shapes.c, moving_mnist.c) and batches
+ * filled in parallel. The sources own the recipes; this file owns the
+ * contract: clips are pure functions of (seed, index), so a batch is the same
+ * for any thread count and any clip can be regenerated. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/checked.h"
+#include "core/status.h"
+#include "core/threads.h"
+#include "data/dataset_impl.h"
+
+#define DEFAULT_FRAMES 16
+#define DEFAULT_SIZE 64
+#define MAX_FRAMES 65536
+#define MAX_SIZE 8192
+
+vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
+    if (!out) return vg_fail(VG_ERR_INVALID, "vg_dataset_open: out is NULL");
+    *out = NULL;
+    if (!spec_in || !spec_in->source) return vg_fail(VG_ERR_INVALID, "vg_dataset_open: no source named");
+    vg_dataset_spec spec = *spec_in;
+    if (spec.frames == 0) spec.frames = DEFAULT_FRAMES;
+    if (spec.size == 0) spec.size = DEFAULT_SIZE;
+    if (spec.frames < 1 || spec.frames > MAX_FRAMES)
+        return vg_fail(VG_ERR_INVALID, "%s: frames %d: expected 1..%d", spec.source, spec.frames, MAX_FRAMES);
+    if (spec.size < 1 || spec.size > MAX_SIZE)
+        return vg_fail(VG_ERR_INVALID, "%s: size %d: expected at most %d", spec.source, spec.size, MAX_SIZE);
+
+    static const char *const sources[] = {"shapes", "mnist", "fashion"};
+    int which = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(spec.source, sources[i]) == 0) which = i;
+    if (which < 0)
+        return vg_fail(VG_ERR_INVALID, "unknown data set \"%s\": expected shapes, mnist or fashion", spec.source);
+
+    vg_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", spec.source);
+    ds->seed = spec.seed;
+    ds->desc.source = sources[which];
+    ds->desc.frames = spec.frames;
+    ds->desc.height = ds->desc.width = spec.size;
+    ds->desc.infinite = 1;
+    ds->desc.class_names = ds->names;
+    vg_status st;
+    if (which == 0) {
+        ds->kind = VG_DS_SHAPES;
+        st = vg_shapes_open(ds, &spec);
+    } else {
+        ds->kind = VG_DS_DIGITS;
+        st = vg_digits_open(ds, &spec, which == 2);
+    }
+    int64_t numel;
+    if (st == VG_OK && !vg_shape_numel(4, (int64_t[]){ds->desc.channels, ds->desc.frames, ds->desc.height, ds->desc.width}, &numel))
+        st = vg_fail(VG_ERR_NOMEM, "%s: clip size overflows", spec.source);
+    if (st != VG_OK) {
+        vg_dataset_close(ds);
+        return st;
+    }
+    *out = ds;
+    return VG_OK;
+}
+
+void vg_dataset_close(vg_dataset *ds) {
+    if (!ds) return;
+    if (ds->kind == VG_DS_SHAPES) vg_shapes_close(ds);
+    else vg_digits_close(ds);
+    free(ds);
+}
+
+const vg_dataset_desc *vg_dataset_info(const vg_dataset *ds) { return ds ? &ds->desc : NULL; }
+
+int64_t vg_dataset_clip_numel(const vg_dataset *ds) {
+    return (int64_t)ds->desc.channels * ds->desc.frames * ds->desc.height * ds->desc.width;
+}
+
+static void clip_any(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
+    if (ds->kind == VG_DS_SHAPES) vg_shapes_clip(ds, index, out, label);
+    else vg_digits_clip(ds, index, out, label);
+}
+
+vg_status vg_dataset_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
+    if (!ds || !out) return vg_fail(VG_ERR_INVALID, "vg_dataset_clip: NULL argument");
+    if (index < 0) return vg_fail(VG_ERR_INVALID, "%s: clip index %lld < 0", ds->desc.source, (long long)index);
+    clip_any(ds, index, out, label);
+    return VG_OK;
+}
+
+vg_status vg_dataset_batch(const vg_dataset *ds, int64_t first_index, int n, float *out, int64_t *labels) {
+    if (!ds || (!out && n > 0)) return vg_fail(VG_ERR_INVALID, "vg_dataset_batch: NULL argument");
+    int64_t last;
+    if (n < 0 || first_index < 0 || !vg_add_ok(first_index, n, &last))
+        return vg_fail(VG_ERR_INVALID, "%s: batch of %d clips from index %lld: expected n >= 0 and indices in [0, 2^63)",
+                       ds->desc.source, n, (long long)first_index);
+    if (n == 0) return VG_OK;
+    const int64_t numel = vg_dataset_clip_numel(ds);
+    int threads = vg_get_threads();
+    if (threads > n) threads = n;
+    /* one clip per iteration, static schedule: each clip is written by exactly
+     * one thread from (seed, index) alone, so the thread count cannot matter */
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int i = 0; i < n; i++) clip_any(ds, first_index + i, out + (int64_t)i * numel, labels ? labels + i : NULL);
+    return VG_OK;
+}

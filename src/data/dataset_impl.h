@@ -1,0 +1,79 @@
+/* dataset_impl.h — what the data set sources share inside src/data: the
+ * vg_dataset struct with its per-source hooks, and the per-clip random
+ * stream. Not for use outside src/data. */
+#ifndef VG_DATA_DATASET_IMPL_H
+#define VG_DATA_DATASET_IMPL_H
+
+#include <stdint.h>
+
+#include "core/rng.h"
+#include "data/dataset.h"
+#include "data/mnist_source.h"
+
+/* The per-clip random stream: Philox4x32-10 keyed by the seed, with counter
+ * (draw block, index low word, index high word, source tag). Clip i of one
+ * source gets 2^32 blocks of its own, so clips never share random numbers
+ * and each is a pure function of (seed, index). */
+typedef struct vg_clip_rng {
+    uint32_t ctr[4], key[2];
+    uint32_t buf[4];
+    int used; /* words of buf consumed */
+} vg_clip_rng;
+
+enum { VG_RNG_TAG_SHAPES = 0x53484150u, VG_RNG_TAG_DIGITS = 0x44494749u };
+
+static inline void vg_clip_rng_init(vg_clip_rng *r, uint64_t seed, int64_t index, uint32_t tag) {
+    r->ctr[0] = 0;
+    r->ctr[1] = (uint32_t)(uint64_t)index;
+    r->ctr[2] = (uint32_t)((uint64_t)index >> 32);
+    r->ctr[3] = tag;
+    r->key[0] = (uint32_t)seed;
+    r->key[1] = (uint32_t)(seed >> 32);
+    r->used = 4;
+}
+
+static inline uint32_t vg_clip_rng_u32(vg_clip_rng *r) {
+    if (r->used == 4) {
+        vg_philox4x32_block(r->buf, r->ctr, r->key);
+        r->ctr[0]++;
+        r->used = 0;
+    }
+    return r->buf[r->used++];
+}
+
+/* Uniform in [lo, hi) with 32 random bits. */
+static inline double vg_clip_rng_uniform(vg_clip_rng *r, double lo, double hi) {
+    return lo + (hi - lo) * ((double)vg_clip_rng_u32(r) * (1.0 / 4294967296.0));
+}
+
+/* Uniform integer in [0, n), 0 < n < 2^32 (multiply-shift; bias < n / 2^32). */
+static inline int64_t vg_clip_rng_below(vg_clip_rng *r, int64_t n) {
+    return (int64_t)(((uint64_t)vg_clip_rng_u32(r) * (uint64_t)n) >> 32);
+}
+
+typedef struct vg_shapes vg_shapes;   /* shapes.c */
+typedef struct vg_digits vg_digits;   /* moving_mnist.c */
+
+typedef enum vg_dataset_kind { VG_DS_SHAPES, VG_DS_DIGITS } vg_dataset_kind;
+
+struct vg_dataset {
+    vg_dataset_desc desc;
+    vg_dataset_kind kind;
+    uint64_t seed;
+    const char *names[100];   /* class names, pointing into name_buf */
+    char name_buf[100 * 48];
+    vg_shapes *shapes;        /* kind == VG_DS_SHAPES */
+    vg_digits *digits;        /* kind == VG_DS_DIGITS */
+};
+
+/* Per-source parts of vg_dataset_open / clip / close. open fills ds->desc
+ * (except source), ds->names and the source's state. */
+vg_status vg_shapes_open(vg_dataset *ds, const vg_dataset_spec *spec);
+void vg_shapes_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
+void vg_shapes_close(vg_dataset *ds);
+
+vg_status vg_digits_open(vg_dataset *ds, const vg_dataset_spec *spec, int fashion);
+void vg_digits_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
+void vg_digits_close(vg_dataset *ds);
+
+#endif
