@@ -116,6 +116,9 @@ int64_t vg_tensor_numel(const vg_tensor *t);
 vg_status vg_tensor_read(const vg_tensor *t, vg_real *host);
 vg_status vg_tensor_write(vg_tensor *t, const vg_real *host);
 vg_status vg_tensor_read_grad(const vg_tensor *t, vg_real *host);
+/* Copy src's values into dst (same number of elements), outside autograd:
+ * for updating buffers such as spectral norm's singular vectors. */
+vg_status vg_tensor_copy(vg_tensor *dst, const vg_tensor *src);
 /* First element as a double (for scalar losses). */
 double vg_tensor_item(const vg_tensor *t);
 

@@ -42,20 +42,24 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, size=32, frames=16, channels=3, base=64):
+    """With spectral_norm every conv is wrapped in torch.nn.utils.spectral_norm
+    and there is no BatchNorm (vidgan's --spectral-norm)."""
+
+    def __init__(self, size=32, frames=16, channels=3, base=64, spectral_norm=False):
         super().__init__()
         S, t0, td = geometry(size, frames)
+        sn = nn.utils.spectral_norm if spectral_norm else (lambda m: m)
         layers, ch = [], channels
         for s in range(S):
             out = base << s
             halves = s < td
             kt, st = (4, 2) if halves else (3, 1)
-            layers.append(nn.Conv3d(ch, out, (kt, 4, 4), (st, 2, 2), (1, 1, 1), bias=False))
-            if s > 0:
+            layers.append(sn(nn.Conv3d(ch, out, (kt, 4, 4), (st, 2, 2), (1, 1, 1), bias=False)))
+            if s > 0 and not spectral_norm:
                 layers.append(nn.BatchNorm3d(out))
             layers.append(nn.LeakyReLU(0.2, True))
             ch = out
-        layers.append(nn.Conv3d(ch, 1, (t0, 4, 4), 1, 0, bias=False))
+        layers.append(sn(nn.Conv3d(ch, 1, (t0, 4, 4), 1, 0, bias=False)))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):

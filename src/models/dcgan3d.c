@@ -1,10 +1,13 @@
 /* 3D-DCGAN generator and discriminator; see dcgan3d.h for the geometry. */
 #include "models/dcgan3d.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "nn/spectral_norm.h"
 
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 static int ilog2(int x) {
@@ -31,11 +34,19 @@ static vg_status check_config(const vg_dcgan3d_config *c) {
 /* Declares a conv weight and, if bn, the BatchNorm parameters and buffers
  * under "<prefix>.net.<index>" and "<prefix>.net.<index + 1>". */
 static vg_status declare_layer(vg_params *P, vg_dcgan3d_layer *L, const char *prefix, int index, const int64_t wshape[5],
-                               int bn) {
+                               int bn, int sn) {
     char name[96];
-    snprintf(name, sizeof name, "%s.net.%d.weight", prefix, index);
+    snprintf(name, sizeof name, "%s.net.%d.weight%s", prefix, index, sn ? "_orig" : "");
     L->weight = vg_param_add(P, name, 5, wshape);
     if (!L->weight) return VG_ERR_INVALID;
+    if (sn) {
+        int64_t out = wshape[0], rest = wshape[1] * wshape[2] * wshape[3] * wshape[4];
+        snprintf(name, sizeof name, "%s.net.%d.weight_u", prefix, index);
+        L->sn_u = vg_buffer_add(P, name, 1, &out);
+        snprintf(name, sizeof name, "%s.net.%d.weight_v", prefix, index);
+        L->sn_v = vg_buffer_add(P, name, 1, &rest);
+        if (!L->sn_u || !L->sn_v) return VG_ERR_INVALID;
+    }
     if (!bn) return VG_OK;
     /* the BatchNorm's channels are the conv's output channels */
     int64_t c = strcmp(prefix, "G") == 0 ? wshape[1] : wshape[0];
@@ -57,8 +68,24 @@ static void set_geometry(vg_dcgan3d_layer *L, int kt, int st, int pt, int k, int
     L->p[1] = L->p[2] = p;
 }
 
+/* A random unit vector, as torch's spectral_norm starts u and v. */
+static void init_unit(vg_tensor *t, uint64_t seed, uint64_t offset) {
+    int64_t n = vg_tensor_numel(t);
+    vg_real *h = malloc((size_t)n * sizeof *h);
+    if (!h) return;
+    vg_tensor_fill_normal(t, seed, offset, 0.0, 1.0);
+    vg_tensor_read(t, h);
+    double norm = 0;
+    for (int64_t i = 0; i < n; i++) norm += (double)h[i] * h[i];
+    norm = sqrt(norm) + 1e-12;
+    for (int64_t i = 0; i < n; i++) h[i] = (vg_real)(h[i] / norm);
+    vg_tensor_write(t, h);
+    free(h);
+}
+
 /* DCGAN initialisation: conv N(0, 0.02), BN weight N(1, 0.02), BN bias 0,
- * running stats (0, 1). Each tensor gets its own stream offset. */
+ * running stats (0, 1), spectral norm vectors random unit. Each tensor gets
+ * its own stream offset. */
 static void init_params(vg_params *P, vg_ctx *ctx, uint64_t seed) {
     uint64_t offset = 0;
     for (int i = 0; i < vg_params_count(P); i++) {
@@ -66,7 +93,9 @@ static void init_params(vg_params *P, vg_ctx *ctx, uint64_t seed) {
         const char *name = vg_params_name(P, i);
         size_t n = strlen(name);
         int is_bn = vg_tensor_ndim(t) == 1;
-        if (n > 12 && strcmp(name + n - 12, "running_mean") == 0) {
+        if (n > 9 && (strcmp(name + n - 9, ".weight_u") == 0 || strcmp(name + n - 9, ".weight_v") == 0)) {
+            init_unit(t, seed, offset);
+        } else if (n > 12 && strcmp(name + n - 12, "running_mean") == 0) {
             vg_tensor_fill_uniform(t, seed, 0, 0.0, 0.0);
         } else if (n > 11 && strcmp(name + n - 11, "running_var") == 0) {
             vg_tensor_fill_uniform(t, seed, 0, 1.0, 1.0);
@@ -96,14 +125,14 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
     int64_t ch = (int64_t)cfg->g_base << (S - 1);
     int idx = 0;
     m->ng = S + 1;
-    st = declare_layer(m->G, &m->g[0], "G", idx, (int64_t[]){cfg->z_dim, ch, t0, 4, 4}, 1);
+    st = declare_layer(m->G, &m->g[0], "G", idx, (int64_t[]){cfg->z_dim, ch, t0, 4, 4}, 1, 0);
     set_geometry(&m->g[0], t0, 1, 0, 4, 1, 0);
     idx += 3; /* conv, BN, ReLU */
     for (int s = 1; s <= S && st == VG_OK; s++) {
         int64_t out = s == S ? cfg->channels : ch / 2;
         int last = s == S;
         int doubles = s > S - t_doublings; /* T doubles in the last t_doublings stages */
-        st = declare_layer(m->G, &m->g[s], "G", idx, (int64_t[]){ch, out, doubles ? 4 : 3, 4, 4}, !last);
+        st = declare_layer(m->G, &m->g[s], "G", idx, (int64_t[]){ch, out, doubles ? 4 : 3, 4, 4}, !last, 0);
         set_geometry(&m->g[s], doubles ? 4 : 3, doubles ? 2 : 1, 1, 4, 2, 1);
         idx += last ? 2 : 3; /* conv, BN, ReLU / conv, tanh */
         ch = out;
@@ -118,12 +147,12 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
         int64_t out = (int64_t)cfg->d_base << s;
         int bn = s > 0 && !cfg->spectral_norm;
         int halves = s < t_doublings;
-        st = declare_layer(m->D, &m->d[s], "D", idx, (int64_t[]){out, ch, halves ? 4 : 3, 4, 4}, bn);
+        st = declare_layer(m->D, &m->d[s], "D", idx, (int64_t[]){out, ch, halves ? 4 : 3, 4, 4}, bn, cfg->spectral_norm);
         set_geometry(&m->d[s], halves ? 4 : 3, halves ? 2 : 1, 1, 4, 2, 1);
         idx += bn ? 3 : 2;
         ch = out;
     }
-    if (st == VG_OK) st = declare_layer(m->D, &m->d[S], "D", idx, (int64_t[]){1, ch, t0, 4, 4}, 0);
+    if (st == VG_OK) st = declare_layer(m->D, &m->d[S], "D", idx, (int64_t[]){1, ch, t0, 4, 4}, 0, cfg->spectral_norm);
     set_geometry(&m->d[S], t0, 1, 0, 4, 1, 0);
     if (st != VG_OK) return st;
     if ((st = vg_params_finalize(m->G)) != VG_OK || (st = vg_params_finalize(m->D)) != VG_OK) return st;
@@ -173,7 +202,8 @@ vg_tensor *vg_dcgan3d_discriminate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *video,
     vg_tensor *h = video;
     for (int s = 0; s <= m->stages; s++) {
         const vg_dcgan3d_layer *L = &m->d[s];
-        h = vg_conv3d(ctx, h, L->weight, NULL, layer_args(L));
+        vg_tensor *w = L->sn_u ? vg_spectral_norm(ctx, L->weight, L->sn_u, L->sn_v, bn == VG_BN_TRAIN, 1e-12) : L->weight;
+        h = vg_conv3d(ctx, h, w, NULL, layer_args(L));
         if (s == m->stages) break;
         if (L->bn_weight) h = batch_norm(ctx, L, h, bn);
         h = vg_leaky_relu(ctx, h, 0.2);

@@ -11,7 +11,9 @@
  * padding 1 in time), BatchNorm + ReLU between, tanh at the end. D mirrors
  * it with Conv3d, LeakyReLU(0.2), BatchNorm on all but the first block, and
  * a final Conv3d(d_base * 2^(S-1), 1, kernel (t0, 4, 4)). All convolutions
- * without bias (DCGAN). At 64x64x16 with bases 64 this is exactly the
+ * without bias (DCGAN). With spectral_norm, every D convolution is
+ * spectrally normalised (torch.nn.utils.spectral_norm: "weight_orig",
+ * "weight_u", "weight_v") and D has no BatchNorm. At 64x64x16 with bases 64 this is exactly the
  * engine issue's reference model; at 32x32x16, the 32-pixel one. */
 #ifndef VG_MODELS_DCGAN3D_H
 #define VG_MODELS_DCGAN3D_H
@@ -33,7 +35,7 @@ typedef struct vg_dcgan3d_config {
 typedef struct vg_dcgan3d_layer {
     vg_tensor *weight;
     vg_tensor *bn_weight, *bn_bias, *bn_mean, *bn_var; /* NULL where there is no BatchNorm */
-    vg_tensor *sn_u;  /* spectral norm: left singular vector estimate, NULL without SN */
+    vg_tensor *sn_u, *sn_v; /* spectral norm's singular vector estimates (out), (rest); NULL without SN */
     int k[3], s[3], p[3];
 } vg_dcgan3d_layer;
 

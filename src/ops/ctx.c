@@ -240,6 +240,14 @@ vg_status vg_tensor_read_grad(const vg_tensor *t, vg_real *host) {
     return VG_OK;
 }
 
+vg_status vg_tensor_copy(vg_tensor *dst, const vg_tensor *src) {
+    if (!dst || !src) return vg_fail(VG_ERR_INVALID, "tensor_copy: NULL tensor");
+    if (dst->numel != src->numel)
+        return vg_fail(VG_ERR_INVALID, "tensor_copy: %lld elements into %lld", (long long)src->numel, (long long)dst->numel);
+    dst->ctx->be->copy(dst->data, src->data, (size_t)dst->numel * sizeof(vg_real));
+    return VG_OK;
+}
+
 double vg_tensor_item(const vg_tensor *t) {
     vg_real v = 0;
     if (t && t->numel > 0) t->ctx->be->download(&v, t->data, sizeof v);

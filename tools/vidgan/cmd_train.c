@@ -110,6 +110,7 @@ int cmd_train(int argc, char **argv) {
         {"z-dim", OPT_INT, &cfg.model.z_dim, "latent size"},
         {"g-base", OPT_INT, &cfg.model.g_base, "generator base width (last hidden layer)"},
         {"d-base", OPT_INT, &cfg.model.d_base, "discriminator base width (first layer)"},
+        {"spectral-norm", OPT_FLAG, &cfg.model.spectral_norm, "spectrally normalise D's convolutions (and drop its BatchNorm)"},
         {"loss", OPT_STRING, &loss, "GAN loss: nonsat, hinge or lsgan"},
         {"batch", OPT_INT, &cfg.batch, "clips per step"},
         {"d-steps", OPT_INT, &cfg.d_steps, "discriminator updates per generator update"},
