@@ -78,7 +78,9 @@ int main(int argc, char **argv) {
     }
     printf("vidgan size=%d batch=%d threads=%d step_ms_median=%.1f step_ms_all=", size, batch, threads, ms[steps / 2]);
     for (int s = 0; s < steps; s++) printf(s ? ",%.0f" : "%.0f", ms[s]);
-    printf(" sample_fps=%.1f peak_rss_mib=%.1f\n", batch * 16 / best, peak_rss_kib() / 1024.0);
+    printf(" sample_fps=%.1f peak_rss_mib=%.1f arena_mib=%.1f params_mib=%.1f\n", batch * 16 / best, peak_rss_kib() / 1024.0,
+           vg_ctx_arena_reserved(t.ctx) / 1048576.0,
+           4.0 * (double)(vg_params_numel_all(t.model.G) + vg_params_numel_all(t.model.D)) / 1048576.0);
     vg_trainer_free(&t);
     free(real);
     free(z);

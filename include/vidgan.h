@@ -94,6 +94,17 @@ void vg_ctx_set_grad_enabled(vg_ctx *ctx, int enabled);
 /* Bytes of arena memory in use / reserved. */
 size_t vg_ctx_arena_used(const vg_ctx *ctx);
 size_t vg_ctx_arena_reserved(const vg_ctx *ctx);
+/* A point in a step to come back to: vg_ctx_release frees every tensor made
+ * after the mark (they must not be used again) and forgets their ops, so a
+ * finished phase of a step (the discriminator's update, say) gives its memory
+ * to the next one. */
+typedef struct vg_ctx_mark {
+    int64_t tape_len;
+    int host_block, device_block;
+    size_t host_used, device_used;
+} vg_ctx_mark;
+vg_ctx_mark vg_ctx_get_mark(const vg_ctx *ctx);
+void vg_ctx_release(vg_ctx *ctx, vg_ctx_mark mark);
 /* The first error an op hit since the last reset (VG_OK if none). */
 vg_status vg_ctx_status(const vg_ctx *ctx);
 
@@ -158,7 +169,9 @@ void vg_params_swap_data(vg_params *p, vg_real **other);
 /* ---- autograd ----------------------------------------------------------- */
 
 /* Backpropagate from a scalar loss: parameter gradients accumulate (+=),
- * inputs created with requires_grad receive their gradient. */
+ * inputs created with requires_grad receive their gradient. Gradients of
+ * intermediate tensors are recycled as soon as their op's backward has run
+ * (as PyTorch frees non-leaf gradients), so only leaves keep theirs. */
 vg_status vg_backward(vg_ctx *ctx, vg_tensor *loss);
 /* Same, from a non-scalar output with a given upstream gradient (host). */
 vg_status vg_backward_with(vg_ctx *ctx, vg_tensor *out, const vg_real *host_grad);
@@ -204,6 +217,13 @@ vg_tensor *vg_layer_norm(vg_ctx *ctx, vg_tensor *x, int norm_ndim, vg_tensor *we
 /* Activations and elementwise maps */
 vg_tensor *vg_relu(vg_ctx *ctx, vg_tensor *x);
 vg_tensor *vg_leaky_relu(vg_ctx *ctx, vg_tensor *x, double negative_slope);
+/* In-place variants (torch's inplace=True): the result overwrites x's
+ * memory, so x must not be used afterwards, and x must not be a parameter or
+ * an input that requires grad. Their gradient is computed from the output.
+ * Safe after ops whose backward does not need their output (convolutions,
+ * normalisation, add); saves one activation. negative_slope must be > 0. */
+vg_tensor *vg_relu_inplace(vg_ctx *ctx, vg_tensor *x);
+vg_tensor *vg_leaky_relu_inplace(vg_ctx *ctx, vg_tensor *x, double negative_slope);
 vg_tensor *vg_tanh(vg_ctx *ctx, vg_tensor *x);
 vg_tensor *vg_sigmoid(vg_ctx *ctx, vg_tensor *x);
 vg_tensor *vg_softplus(vg_ctx *ctx, vg_tensor *x, double beta, double threshold);

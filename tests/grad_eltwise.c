@@ -10,6 +10,9 @@ static vg_tensor *softplus_default(vg_ctx *c, vg_tensor *x) { return vg_softplus
 static vg_tensor *softplus_beta(vg_ctx *c, vg_tensor *x) { return vg_softplus(c, x, 2.0, 1.0); }
 static vg_tensor *scale(vg_ctx *c, vg_tensor *x) { return vg_scale(c, x, -1.7); }
 static vg_tensor *affine(vg_ctx *c, vg_tensor *x) { return vg_affine(c, x, 0.3, 2.0); }
+/* in-place ops act on an intermediate (a leaf input may not be overwritten) */
+static vg_tensor *relu_inplace(vg_ctx *c, vg_tensor *x) { return vg_relu_inplace(c, vg_scale(c, x, 1.5)); }
+static vg_tensor *leaky_inplace(vg_ctx *c, vg_tensor *x) { return vg_leaky_relu_inplace(c, vg_scale(c, x, 1.5), 0.2); }
 
 typedef struct { unary_fn fn; } unary_box; /* function pointers travel boxed: ISO C has no fn <-> void* casts */
 static vg_tensor *call_unary(vg_ctx *ctx, vg_tensor **in, void *user) { return ((unary_box *)user)->fn(ctx, in[0]); }
@@ -28,7 +31,7 @@ int main(void) {
         {"sigmoid", vg_sigmoid, 0, 0}, {"softplus", softplus_default, -30, 30}, {"softplus_beta", softplus_beta, -2, 2},
         {"scale", scale, 0, 0},        {"affine", affine, 0, 0},        {"exp", vg_exp, 0, 0},
         {"log", vg_log, 0.2, 3},       {"square", vg_square, 0, 0},     {"abs", vg_abs, 0, 0},
-        {"sqrt", vg_sqrt, 0.2, 3},
+        {"sqrt", vg_sqrt, 0.2, 3},     {"relu_inplace", relu_inplace, 0, 0}, {"leaky_relu_inplace", leaky_inplace, 0, 0},
     };
     for (size_t i = 0; i < sizeof unary / sizeof unary[0]; i++) {
         gc_input in = {.ndim = 3, .shape = {2, 3, 5}, .requires_grad = 1, .lo = unary[i].lo, .hi = unary[i].hi};

@@ -92,6 +92,43 @@ int main(void) {
     vg_ctx_reset(ctx);
     CHECK(vg_ctx_status(ctx) == VG_OK, "reset clears the failure");
 
+    /* in-place activations: same values and gradients as the copying ones,
+     * refused on parameters and on leaf inputs */
+    {
+        vg_ctx_reset(ctx);
+        float a1[5], a2[5], g1[5], g2[5];
+        for (int variant = 0; variant < 2; variant++) {
+            vg_tensor *in = vg_tensor_new(ctx, 1, &n, 1);
+            vg_tensor_write(in, xv);
+            vg_tensor *h = vg_scale(ctx, in, 2.0);
+            vg_tensor *y2 = variant ? vg_leaky_relu_inplace(ctx, h, 0.2) : vg_leaky_relu(ctx, h, 0.2);
+            vg_tensor_read(y2, variant ? a2 : a1);
+            vg_backward(ctx, vg_sum(ctx, vg_square(ctx, y2)));
+            vg_tensor_read_grad(in, variant ? g2 : g1);
+        }
+        CHECK(memcmp(a1, a2, sizeof a1) == 0 && memcmp(g1, g2, sizeof g1) == 0, "in-place leaky relu matches the copying one");
+        vg_tensor *leaf = vg_tensor_new(ctx, 1, &n, 1);
+        CHECK(vg_relu_inplace(ctx, leaf) == NULL && strstr(vg_last_error(), "leaf"), "in-place on a leaf: %s", vg_last_error());
+        vg_ctx_reset(ctx);
+        CHECK(vg_relu_inplace(ctx, w) == NULL && strstr(vg_last_error(), "parameter"), "in-place on a parameter: %s", vg_last_error());
+    }
+
+    /* marks: release frees what came after, earlier tensors stay valid */
+    {
+        vg_ctx_reset(ctx);
+        vg_tensor *keep = vg_tensor_from(ctx, 1, &n, xv);
+        vg_ctx_mark m = vg_ctx_get_mark(ctx);
+        size_t used = vg_ctx_arena_used(ctx);
+        const int64_t big = 1 << 20;
+        vg_tensor *tmp = vg_tensor_zeros(ctx, 1, &big, 0);
+        CHECK(tmp && vg_ctx_arena_used(ctx) > used, "allocation after the mark");
+        vg_ctx_release(ctx, m);
+        CHECK(vg_ctx_arena_used(ctx) == used, "release gives the memory back (%zu vs %zu)", vg_ctx_arena_used(ctx), used);
+        float back[5];
+        vg_tensor_read(keep, back);
+        CHECK(memcmp(back, xv, sizeof back) == 0, "a tensor from before the mark is intact");
+    }
+
     /* steady state: after the first step, steps allocate nothing new */
     size_t reserved_after_first = 0;
     for (int step = 0; step < 5; step++) {

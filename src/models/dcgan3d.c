@@ -189,7 +189,7 @@ vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_m
         const vg_dcgan3d_layer *L = &m->g[s];
         h = vg_conv_transpose3d(ctx, h, L->weight, NULL, layer_args(L));
         if (s < m->stages)
-            h = vg_relu(ctx, batch_norm(ctx, L, h, bn));
+            h = vg_relu_inplace(ctx, batch_norm(ctx, L, h, bn));
         else
             h = vg_tanh(ctx, h);
     }
@@ -206,7 +206,7 @@ vg_tensor *vg_dcgan3d_discriminate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *video,
         h = vg_conv3d(ctx, h, w, NULL, layer_args(L));
         if (s == m->stages) break;
         if (L->bn_weight) h = batch_norm(ctx, L, h, bn);
-        h = vg_leaky_relu(ctx, h, 0.2);
+        h = vg_leaky_relu_inplace(ctx, h, 0.2);
     }
     return vg_reshape(ctx, h, 1, &n);
 }

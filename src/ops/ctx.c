@@ -32,6 +32,7 @@ void vg_ctx_free(vg_ctx *ctx) {
     vg_arena_free(&ctx->host);
     vg_arena_free(&ctx->device);
     free(ctx->tape);
+    free(ctx->free_grads);
     free(ctx);
 }
 
@@ -40,6 +41,18 @@ void vg_ctx_reset(vg_ctx *ctx) {
     vg_arena_reset(&ctx->device);
     ctx->tape_len = 0;
     ctx->status = VG_OK;
+}
+
+vg_ctx_mark vg_ctx_get_mark(const vg_ctx *ctx) {
+    vg_arena_mark h = vg_arena_get_mark(&ctx->host), d = vg_arena_get_mark(&ctx->device);
+    return (vg_ctx_mark){ctx->tape_len, h.block, d.block, h.used, d.used};
+}
+
+void vg_ctx_release(vg_ctx *ctx, vg_ctx_mark m) {
+    VG_ASSERT(m.tape_len <= ctx->tape_len);
+    ctx->tape_len = m.tape_len;
+    vg_arena_rewind(&ctx->host, (vg_arena_mark){m.host_block, m.host_used});
+    vg_arena_rewind(&ctx->device, (vg_arena_mark){m.device_block, m.device_used});
 }
 
 void vg_ctx_set_grad_enabled(vg_ctx *ctx, int enabled) { ctx->grad_enabled = enabled != 0; }
@@ -149,10 +162,56 @@ vg_tensor *vg_op_output(vg_ctx *ctx, const char *op, int ndim, const int64_t *sh
     return t;
 }
 
+/* A recycled gradient buffer of at least numel elements (the smallest
+ * that fits), or NULL. */
+static vg_real *take_free_grad(vg_ctx *ctx, int64_t numel) {
+    int64_t best = -1;
+    for (int64_t i = 0; i < ctx->n_free; i++)
+        if (ctx->free_grads[i].numel >= numel && (best < 0 || ctx->free_grads[i].numel < ctx->free_grads[best].numel))
+            best = i;
+    if (best < 0) return NULL;
+    vg_real *p = ctx->free_grads[best].ptr;
+    ctx->free_grads[best] = ctx->free_grads[--ctx->n_free];
+    return p;
+}
+
+static void give_free_grad(vg_ctx *ctx, vg_real *ptr, int64_t numel) {
+    if (ctx->n_free == ctx->cap_free) {
+        int64_t cap = ctx->cap_free ? 2 * ctx->cap_free : 64;
+        struct vg_free_grad *f = realloc(ctx->free_grads, (size_t)cap * sizeof *f);
+        if (!f) return; /* not recycled: only costs memory */
+        ctx->free_grads = f;
+        ctx->cap_free = cap;
+    }
+    ctx->free_grads[ctx->n_free++] = (struct vg_free_grad){ptr, numel};
+}
+
+vg_tensor *vg_op_output_inplace(vg_ctx *ctx, const char *op, vg_tensor *x, vg_backward_fn bw) {
+    if (x->is_param || x->is_leaf_input)
+        return vg_op_fail(ctx, VG_ERR_INVALID, op, "in-place op on a %s", x->is_param ? "parameter" : "leaf input that requires grad");
+    vg_tensor *t = vg_op_saved(ctx, op, sizeof *t);
+    if (!t) return NULL;
+    memset(t, 0, sizeof *t);
+    t->ndim = x->ndim;
+    memcpy(t->shape, x->shape, sizeof t->shape);
+    t->numel = x->numel;
+    t->data = x->data;
+    t->ctx = ctx;
+    t->op_name = op;
+    if (ctx->grad_enabled && x->requires_grad && bw) {
+        t->src[0] = x;
+        t->backward = bw;
+        t->requires_grad = 1;
+        if (!tape_push(ctx, t)) return vg_op_fail(ctx, VG_ERR_NOMEM, op, "out of memory growing the tape");
+    }
+    return t;
+}
+
 vg_real *vg_op_grad(vg_ctx *ctx, vg_tensor *t) {
     if (!t || !t->requires_grad) return NULL;
     if (!t->grad) {
-        t->grad = vg_op_buffer(ctx, "backward", t->numel);
+        t->grad = take_free_grad(ctx, t->numel);
+        if (!t->grad) t->grad = vg_op_buffer(ctx, "backward", t->numel);
         if (t->grad) ctx->be->zero(t->grad, (size_t)t->numel * sizeof(vg_real));
     }
     return t->grad;
@@ -272,13 +331,22 @@ static vg_status run_backward(vg_ctx *ctx, vg_tensor *out, const vg_real *host_g
         ctx->be->upload(g, host_grad, (size_t)out->numel * sizeof(vg_real));
     else
         ctx->be->fill(g, 1, 1.0);
+    ctx->n_free = 0;
+    vg_status st = VG_OK;
     for (int64_t i = ctx->tape_len - 1; i >= 0; i--) {
         vg_tensor *node = ctx->tape[i];
         if (!node->grad || !node->backward) continue; /* unreached, or a leaf */
         node->backward(ctx, node);
-        if (ctx->status != VG_OK) return ctx->status;
+        if (ctx->status != VG_OK) {
+            st = ctx->status;
+            break;
+        }
+        /* nothing reads an intermediate gradient after its op's backward */
+        give_free_grad(ctx, node->grad, node->numel);
+        node->grad = NULL;
     }
-    return VG_OK;
+    ctx->n_free = 0; /* the buffers stay in the arena until the next reset or release */
+    return st;
 }
 
 vg_status vg_backward(vg_ctx *ctx, vg_tensor *loss) { return run_backward(ctx, loss, NULL, 1); }

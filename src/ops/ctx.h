@@ -17,6 +17,12 @@ struct vg_ctx {
     int64_t tape_len, tape_cap;
     int grad_enabled;
     vg_status status;
+    /* gradient buffers free for reuse during a backward pass */
+    struct vg_free_grad {
+        vg_real *ptr;
+        int64_t numel;
+    } *free_grads;
+    int64_t n_free, cap_free;
 };
 
 /* The backend a context (and its parameter sets) computes on. */

@@ -27,6 +27,36 @@ static vg_tensor *unary(vg_ctx *ctx, const char *op, vg_tensor *x, enum vg_unary
     return out;
 }
 
+/* In place: the input's memory now holds the output; relu and leaky relu
+ * (slope > 0) have the same sign pattern in both, so the backward kernel is
+ * given the output as its input. */
+static void unary_inplace_backward(vg_ctx *ctx, vg_tensor *node) {
+    vg_tensor *x = node->src[0];
+    const unary_saved *s = node->saved;
+    vg_real *dx = vg_op_grad(ctx, x);
+    if (dx) ctx->be->unary_backward(dx, node->grad, node->data, node->data, x->numel, &s->d);
+}
+
+static vg_tensor *unary_inplace(vg_ctx *ctx, const char *op, vg_tensor *x, enum vg_unary_kind kind, double alpha) {
+    if (!vg_op_inputs_ok(ctx, op, 1, &x)) return NULL;
+    VG_NEED_KERNEL(ctx, op, unary_forward);
+    VG_NEED_KERNEL(ctx, op, unary_backward);
+    unary_saved *s = vg_op_saved(ctx, op, sizeof *s);
+    vg_tensor *out = s ? vg_op_output_inplace(ctx, op, x, unary_inplace_backward) : NULL;
+    if (!out) return NULL;
+    s->d = (struct vg_unary_desc){kind, alpha, 0};
+    out->saved = s;
+    ctx->be->unary_forward(out->data, x->data, x->numel, &s->d);
+    return out;
+}
+
+vg_tensor *vg_relu_inplace(vg_ctx *ctx, vg_tensor *x) { return unary_inplace(ctx, "relu_inplace", x, VG_UNARY_RELU, 0); }
+vg_tensor *vg_leaky_relu_inplace(vg_ctx *ctx, vg_tensor *x, double slope) {
+    if (!(slope > 0))
+        return vg_op_fail(ctx, VG_ERR_INVALID, "leaky_relu_inplace", "negative_slope must be > 0 (got %g)", slope);
+    return unary_inplace(ctx, "leaky_relu_inplace", x, VG_UNARY_LEAKY_RELU, slope);
+}
+
 vg_tensor *vg_relu(vg_ctx *ctx, vg_tensor *x) { return unary(ctx, "relu", x, VG_UNARY_RELU, 0, 0); }
 vg_tensor *vg_leaky_relu(vg_ctx *ctx, vg_tensor *x, double slope) {
     return unary(ctx, "leaky_relu", x, VG_UNARY_LEAKY_RELU, slope, 0);

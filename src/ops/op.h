@@ -27,6 +27,10 @@ int vg_op_inputs_ok(vg_ctx *ctx, const char *op, int n, vg_tensor *const *xs);
 vg_tensor *vg_op_output(vg_ctx *ctx, const char *op, int ndim, const int64_t *shape, vg_tensor *const *srcs,
                         int nsrc, vg_backward_fn bw);
 
+/* Like vg_op_output with x's shape, but the output shares x's memory (an
+ * in-place op); refuses parameters and inputs that require grad. */
+vg_tensor *vg_op_output_inplace(vg_ctx *ctx, const char *op, vg_tensor *x, vg_backward_fn bw);
+
 /* Step-arena memory for saved descriptors (host) and buffers (backend). */
 void *vg_op_saved(vg_ctx *ctx, const char *op, size_t bytes);
 vg_real *vg_op_buffer(vg_ctx *ctx, const char *op, int64_t n);

@@ -19,17 +19,24 @@ int vg_gan_loss_parse(const char *s, vg_gan_loss *out) {
 
 static vg_tensor *softplus(vg_ctx *ctx, vg_tensor *x) { return vg_softplus(ctx, x, 1.0, 20.0); }
 
-vg_tensor *vg_gan_loss_d(vg_ctx *ctx, vg_gan_loss k, vg_tensor *real, vg_tensor *fake) {
+vg_tensor *vg_gan_loss_d_real(vg_ctx *ctx, vg_gan_loss k, vg_tensor *real) {
     switch (k) {
-    case VG_LOSS_HINGE:
-        return vg_add(ctx, vg_mean(ctx, vg_relu(ctx, vg_affine(ctx, real, -1.0, 1.0))),
-                      vg_mean(ctx, vg_relu(ctx, vg_affine(ctx, fake, 1.0, 1.0))));
-    case VG_LOSS_LSGAN:
-        return vg_add(ctx, vg_scale(ctx, vg_mean(ctx, vg_square(ctx, vg_affine(ctx, real, 1.0, -1.0))), 0.5),
-                      vg_scale(ctx, vg_mean(ctx, vg_square(ctx, fake)), 0.5));
-    default:
-        return vg_add(ctx, vg_mean(ctx, softplus(ctx, vg_scale(ctx, real, -1.0))), vg_mean(ctx, softplus(ctx, fake)));
+    case VG_LOSS_HINGE: return vg_mean(ctx, vg_relu(ctx, vg_affine(ctx, real, -1.0, 1.0)));
+    case VG_LOSS_LSGAN: return vg_scale(ctx, vg_mean(ctx, vg_square(ctx, vg_affine(ctx, real, 1.0, -1.0))), 0.5);
+    default: return vg_mean(ctx, softplus(ctx, vg_scale(ctx, real, -1.0)));
     }
+}
+
+vg_tensor *vg_gan_loss_d_fake(vg_ctx *ctx, vg_gan_loss k, vg_tensor *fake) {
+    switch (k) {
+    case VG_LOSS_HINGE: return vg_mean(ctx, vg_relu(ctx, vg_affine(ctx, fake, 1.0, 1.0)));
+    case VG_LOSS_LSGAN: return vg_scale(ctx, vg_mean(ctx, vg_square(ctx, fake)), 0.5);
+    default: return vg_mean(ctx, softplus(ctx, fake));
+    }
+}
+
+vg_tensor *vg_gan_loss_d(vg_ctx *ctx, vg_gan_loss k, vg_tensor *real, vg_tensor *fake) {
+    return vg_add(ctx, vg_gan_loss_d_real(ctx, k, real), vg_gan_loss_d_fake(ctx, k, fake));
 }
 
 vg_tensor *vg_gan_loss_g(vg_ctx *ctx, vg_gan_loss k, vg_tensor *fake) {

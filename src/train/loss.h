@@ -13,8 +13,12 @@ typedef enum vg_gan_loss { VG_LOSS_NONSAT = 0, VG_LOSS_HINGE, VG_LOSS_LSGAN, VG_
 const char *vg_gan_loss_name(vg_gan_loss k);
 int vg_gan_loss_parse(const char *s, vg_gan_loss *out);
 
-/* Discriminator loss: scalar. real_logits/fake_logits (N). */
+/* Discriminator loss: scalar. real_logits/fake_logits (N). It is the sum
+ * of a term on real logits and a term on fake logits, also available apart
+ * (backpropagated one after the other, as the PyTorch DCGAN example does). */
 vg_tensor *vg_gan_loss_d(vg_ctx *ctx, vg_gan_loss k, vg_tensor *real_logits, vg_tensor *fake_logits);
+vg_tensor *vg_gan_loss_d_real(vg_ctx *ctx, vg_gan_loss k, vg_tensor *real_logits);
+vg_tensor *vg_gan_loss_d_fake(vg_ctx *ctx, vg_gan_loss k, vg_tensor *fake_logits);
 /* Generator loss: scalar. */
 vg_tensor *vg_gan_loss_g(vg_ctx *ctx, vg_gan_loss k, vg_tensor *fake_logits);
 

@@ -129,10 +129,9 @@ static double mean_output(vg_tensor *logits, vg_gan_loss k) {
 }
 
 /* 1 if the loss and every gradient of P are finite. */
-static int finite_update(vg_trainer *t, vg_tensor *loss, vg_params *P) {
+static int finite_update(vg_trainer *t, double loss, vg_params *P) {
     const vg_backend *be = vg_ctx_backend(t->ctx);
-    double l = vg_tensor_item(loss);
-    return isfinite(l) && be->count_nonfinite(vg_params_grad(P), vg_params_numel(P)) == 0;
+    return isfinite(loss) && be->count_nonfinite(vg_params_grad(P), vg_params_numel(P)) == 0;
 }
 
 vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const float *z_host, vg_step_stats *stats) {
@@ -148,25 +147,39 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
     vg_ctx_reset(ctx);
     for (int j = 0; j < c->d_steps; j++) {
         int last = j == c->d_steps - 1;
-        /* D step: G runs with gradients only for the last fake (reused by G's step) */
+        /* G runs with gradients only for the last fake, which G's step reuses.
+         * G's forward comes first so that everything D's step makes can be
+         * released after it; D's own calls keep PyTorch's order (real, then
+         * fake), and G's and D's BatchNorm statistics do not interact. */
+        vg_ctx_mark before_g = vg_ctx_get_mark(ctx);
         vg_params_set_requires_grad(t->model.G, last);
+        vg_tensor *z = vg_tensor_from(ctx, 2, z_shape, z_host + (int64_t)j * c->batch * m->z_dim);
+        fake = vg_dcgan3d_generate(&t->model, ctx, z, VG_BN_TRAIN);
+        vg_ctx_mark after_g = vg_ctx_get_mark(ctx);
         vg_params_set_requires_grad(t->model.D, 1);
         vg_params_zero_grad(t->model.D);
+        /* the real and the fake half of D's loss are backpropagated one
+         * after the other, each releasing its activations: the parameter
+         * gradients add up to those of the summed loss */
         vg_tensor *real = vg_tensor_from(ctx, 5, video_shape, real_host + (int64_t)j * c->batch * clip_numel);
-        vg_tensor *z = vg_tensor_from(ctx, 2, z_shape, z_host + (int64_t)j * c->batch * m->z_dim);
         vg_tensor *real_logits = vg_dcgan3d_discriminate(&t->model, ctx, real, VG_BN_TRAIN);
-        fake = vg_dcgan3d_generate(&t->model, ctx, z, VG_BN_TRAIN);
-        vg_tensor *fake_logits = vg_dcgan3d_discriminate(&t->model, ctx, vg_detach(ctx, fake), VG_BN_TRAIN);
-        vg_tensor *loss_d = vg_gan_loss_d(ctx, c->loss, real_logits, fake_logits);
-        vg_status st = vg_backward(ctx, loss_d);
-        if (st != VG_OK) return st;
-        s.loss_d = vg_tensor_item(loss_d);
         s.d_real = mean_output(real_logits, c->loss);
+        vg_tensor *loss_real = vg_gan_loss_d_real(ctx, c->loss, real_logits);
+        vg_status st = vg_backward(ctx, loss_real);
+        if (st != VG_OK) return st;
+        double loss_d = vg_tensor_item(loss_real);
+        vg_ctx_release(ctx, after_g);
+        vg_tensor *fake_logits = vg_dcgan3d_discriminate(&t->model, ctx, vg_detach(ctx, fake), VG_BN_TRAIN);
         s.d_fake = mean_output(fake_logits, c->loss);
+        vg_tensor *loss_fake = vg_gan_loss_d_fake(ctx, c->loss, fake_logits);
+        if ((st = vg_backward(ctx, loss_fake)) != VG_OK) return st;
+        loss_d += vg_tensor_item(loss_fake);
+        s.loss_d = loss_d;
         if (finite_update(t, loss_d, t->model.D))
             vg_adam_step(&t->opt_d);
         else
             s.skipped_d++;
+        vg_ctx_release(ctx, last ? after_g : before_g); /* D's step is done with its tensors */
     }
     /* G step: D frozen, gradients flow through D into the fake video */
     vg_params_set_requires_grad(t->model.D, 0);
@@ -177,7 +190,7 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
     vg_params_set_requires_grad(t->model.D, 1);
     if (st != VG_OK) return st;
     s.loss_g = vg_tensor_item(loss_g);
-    if (finite_update(t, loss_g, t->model.G)) {
+    if (finite_update(t, s.loss_g, t->model.G)) {
         vg_adam_step(&t->opt_g);
         if (t->ema.params) vg_ema_update(&t->ema, t->opt_g.step - 1);
     } else {
