@@ -3,43 +3,8 @@
  * tests/fixtures/conv.safetensors (made by tools/fixtures/make_conv.py, in
  * float64 from the same float32 inputs). Tolerance: 1e-4 of the reference's
  * largest magnitude. Also checks that bad shapes fail with a message. */
-#include "fixture.h"
+#include "op_fixture.h"
 
-#define RTOL 1e-4
-#define ATOL 1e-6
-
-static vg_tensor *load(vg_ctx *ctx, vt_fixture *fx, const char *c, const char *name, int requires_grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *host = vt_fixture_tensor(fx, c, name, &ndim, shape);
-    vg_tensor *t = vg_tensor_new(ctx, ndim, shape, requires_grad);
-    if (t) vg_tensor_write(t, host);
-    free(host);
-    return t;
-}
-
-static void compare(vt_fixture *fx, const char *c, const char *ref_name, vg_tensor *t, int grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *want = vt_fixture_tensor(fx, c, ref_name, &ndim, shape);
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= shape[i];
-    char what[160];
-    snprintf(what, sizeof what, "%s: %s", c, ref_name);
-    if (!t || vg_tensor_numel(t) != n) {
-        CHECK(0, "%s: missing or wrong size (%lld vs %lld)", what, t ? (long long)vg_tensor_numel(t) : -1LL, (long long)n);
-        free(want);
-        return;
-    }
-    float *got = malloc((size_t)n * sizeof *got);
-    if (grad)
-        vg_tensor_read_grad(t, got);
-    else
-        vg_tensor_read(t, got);
-    CHECK_CLOSE(what, got, want, n, RTOL, ATOL);
-    free(got);
-    free(want);
-}
 
 static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     json_t *args = vt_fixture_args(fx, c);
@@ -55,9 +20,9 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
         for (int i = 0; i < ns; i++) a.output_padding[i] = (int)v[i];
     }
     vg_ctx_reset(ctx);
-    vg_tensor *x = load(ctx, fx, c, "input", 1);
-    vg_tensor *w = load(ctx, fx, c, "weight", 1);
-    vg_tensor *b = vt_fixture_has(fx, c, "bias") ? load(ctx, fx, c, "bias", 1) : NULL;
+    vg_tensor *x = vt_load(ctx, fx, c, "input", 1);
+    vg_tensor *w = vt_load(ctx, fx, c, "weight", 1);
+    vg_tensor *b = vt_fixture_has(fx, c, "bias") ? vt_load(ctx, fx, c, "bias", 1) : NULL;
     vg_tensor *out = NULL;
     if (strcmp(op, "conv2d") == 0) out = vg_conv2d(ctx, x, w, b, a);
     else if (strcmp(op, "conv3d") == 0) out = vg_conv3d(ctx, x, w, b, a);
@@ -65,16 +30,16 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     else if (strcmp(op, "conv_transpose3d") == 0) out = vg_conv_transpose3d(ctx, x, w, b, a);
     CHECK(out != NULL, "%s: %s failed: %s", c, op, vg_last_error());
     if (out) {
-        compare(fx, c, "out", out, 0);
+        vt_compare(fx, c, "out", out, 0);
         int ndim;
         int64_t shape[VG_ST_MAX_DIMS];
         float *gout = vt_fixture_tensor(fx, c, "gout", &ndim, shape);
         vg_status s = vg_backward_with(ctx, out, gout);
         CHECK(s == VG_OK, "%s: backward: %s", c, vg_last_error());
         free(gout);
-        compare(fx, c, "grad.input", x, 1);
-        compare(fx, c, "grad.weight", w, 1);
-        if (b) compare(fx, c, "grad.bias", b, 1);
+        vt_compare(fx, c, "grad.input", x, 1);
+        vt_compare(fx, c, "grad.weight", w, 1);
+        if (b) vt_compare(fx, c, "grad.bias", b, 1);
     }
     json_decref(args);
 }

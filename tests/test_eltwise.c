@@ -6,45 +6,8 @@
  * tools/fixtures/make_eltwise.py, in float64 from the same float32 inputs).
  * Tolerance: 1e-4 of the reference's largest magnitude. Also checks that
  * shapes which do not broadcast fail with a message. */
-#include "fixture.h"
+#include "op_fixture.h"
 
-#define RTOL 1e-4
-#define ATOL 1e-6
-
-static vg_tensor *load(vg_ctx *ctx, vt_fixture *fx, const char *c, const char *name, int requires_grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *host = vt_fixture_tensor(fx, c, name, &ndim, shape);
-    vg_tensor *t = vg_tensor_new(ctx, ndim, shape, requires_grad);
-    if (t) vg_tensor_write(t, host);
-    free(host);
-    return t;
-}
-
-static void compare(vt_fixture *fx, const char *c, const char *ref_name, vg_tensor *t, int grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *want = vt_fixture_tensor(fx, c, ref_name, &ndim, shape);
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= shape[i];
-    char what[160];
-    snprintf(what, sizeof what, "%s: %s", c, ref_name);
-    int same = t && vg_tensor_ndim(t) == ndim;
-    for (int i = 0; same && i < ndim; i++) same = vg_tensor_dim(t, i) == shape[i];
-    if (!same) {
-        CHECK(0, "%s: missing, or its shape differs from the reference", what);
-        free(want);
-        return;
-    }
-    float *got = malloc((size_t)(n > 0 ? n : 1) * sizeof *got);
-    if (grad)
-        vg_tensor_read_grad(t, got);
-    else
-        vg_tensor_read(t, got);
-    CHECK_CLOSE(what, got, want, n, RTOL, ATOL);
-    free(got);
-    free(want);
-}
 
 static vg_tensor *unary(vg_ctx *ctx, const char *op, vg_tensor *x, const json_t *args) {
     if (!strcmp(op, "relu")) return vg_relu(ctx, x);
@@ -80,25 +43,25 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     int is_binary = vt_fixture_has(fx, c, "a");
     vg_tensor *x = NULL, *a = NULL, *b = NULL, *out;
     if (is_binary) {
-        a = load(ctx, fx, c, "a", 1);
-        b = load(ctx, fx, c, "b", 1);
+        a = vt_load(ctx, fx, c, "a", 1);
+        b = vt_load(ctx, fx, c, "b", 1);
         out = binary(ctx, op, a, b);
     } else {
-        x = load(ctx, fx, c, "x", 1);
+        x = vt_load(ctx, fx, c, "x", 1);
         out = unary(ctx, op, x, args);
     }
     CHECK(out != NULL, "%s: %s failed: %s", c, op, vg_last_error());
     if (out) {
-        compare(fx, c, "out", out, 0);
+        vt_compare(fx, c, "out", out, 0);
         float *gout = vt_fixture_tensor(fx, c, "gout", NULL, NULL);
         vg_status s = vg_backward_with(ctx, out, gout);
         CHECK(s == VG_OK, "%s: backward: %s", c, vg_last_error());
         free(gout);
         if (is_binary) {
-            compare(fx, c, "grad.a", a, 1);
-            compare(fx, c, "grad.b", b, 1);
+            vt_compare(fx, c, "grad.a", a, 1);
+            vt_compare(fx, c, "grad.b", b, 1);
         } else {
-            compare(fx, c, "grad.x", x, 1);
+            vt_compare(fx, c, "grad.x", x, 1);
         }
     }
     json_decref(args);

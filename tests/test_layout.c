@@ -8,50 +8,8 @@
  * with a double-precision sum; large permutations (both kernel paths) match
  * a naive index computation, forward and backward; bad arguments fail with
  * messages naming the op. */
-#include "fixture.h"
+#include "op_fixture.h"
 
-#define RTOL 1e-4
-#define ATOL 1e-6
-
-static vg_tensor *load(vg_ctx *ctx, vt_fixture *fx, const char *c, const char *name, int requires_grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *host = vt_fixture_tensor(fx, c, name, &ndim, shape);
-    vg_tensor *t = vg_tensor_new(ctx, ndim, shape, requires_grad);
-    if (t) vg_tensor_write(t, host);
-    free(host);
-    return t;
-}
-
-static void compare(vt_fixture *fx, const char *c, const char *ref_name, vg_tensor *t, int grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *want = vt_fixture_tensor(fx, c, ref_name, &ndim, shape);
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= shape[i];
-    char what[160];
-    snprintf(what, sizeof what, "%s: %s", c, ref_name);
-    if (!t || vg_tensor_numel(t) != n) {
-        CHECK(0, "%s: missing or wrong size (%lld vs %lld)", what, t ? (long long)vg_tensor_numel(t) : -1LL,
-              (long long)n);
-        free(want);
-        return;
-    }
-    /* the shape too (torch's 0-d results are stored as (1) by the script) */
-    if (!grad) {
-        int same = vg_tensor_ndim(t) == ndim;
-        for (int i = 0; same && i < ndim; i++) same = vg_tensor_dim(t, i) == shape[i];
-        CHECK(same, "%s: shape differs from the reference", what);
-    }
-    float *got = malloc((size_t)(n > 0 ? n : 1) * sizeof *got);
-    if (grad)
-        vg_tensor_read_grad(t, got);
-    else
-        vg_tensor_read(t, got);
-    CHECK_CLOSE(what, got, want, n, RTOL, ATOL);
-    free(got);
-    free(want);
-}
 
 static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     json_t *args = vt_fixture_args(fx, c);
@@ -64,10 +22,10 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
         for (; n < 8; n++) {
             snprintf(name, sizeof name, "x%d", n);
             if (!vt_fixture_has(fx, c, name)) break;
-            in[n] = load(ctx, fx, c, name, 1);
+            in[n] = vt_load(ctx, fx, c, name, 1);
         }
     } else {
-        in[n++] = load(ctx, fx, c, "x", 1);
+        in[n++] = vt_load(ctx, fx, c, "x", 1);
     }
     int64_t v[VG_MAX_DIMS];
     vg_tensor *out = NULL;
@@ -98,7 +56,7 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     }
     CHECK(out != NULL, "%s: %s failed: %s", c, op, vg_last_error());
     if (out) {
-        compare(fx, c, "out", out, 0);
+        vt_compare(fx, c, "out", out, 0);
         float *gout = vt_fixture_tensor(fx, c, "gout", NULL, NULL);
         vg_status s = vg_backward_with(ctx, out, gout);
         CHECK(s == VG_OK, "%s: backward: %s", c, vg_last_error());
@@ -107,10 +65,10 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
             for (int i = 0; i < n; i++) {
                 char name[24];
                 snprintf(name, sizeof name, "grad.x%d", i);
-                compare(fx, c, name, in[i], 1);
+                vt_compare(fx, c, name, in[i], 1);
             }
         } else {
-            compare(fx, c, "grad.x", in[0], 1);
+            vt_compare(fx, c, "grad.x", in[0], 1);
         }
     }
     json_decref(args);

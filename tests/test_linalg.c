@@ -5,50 +5,8 @@
  * torch.nn.GRUCell itself). Tolerance: 1e-4 of the reference's largest
  * magnitude. Also checks error messages and that embedding's scatter-add is
  * bit-identical across thread counts. */
-#include "fixture.h"
+#include "op_fixture.h"
 
-#define RTOL 1e-4
-#define ATOL 1e-6
-
-static vg_tensor *load(vg_ctx *ctx, vt_fixture *fx, const char *c, const char *name, int requires_grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *host = vt_fixture_tensor(fx, c, name, &ndim, shape);
-    vg_tensor *t = vg_tensor_new(ctx, ndim, shape, requires_grad);
-    if (t) vg_tensor_write(t, host);
-    free(host);
-    return t;
-}
-
-static vg_tensor *load_opt(vg_ctx *ctx, vt_fixture *fx, const char *c, const char *name) {
-    return vt_fixture_has(fx, c, name) ? load(ctx, fx, c, name, 1) : NULL;
-}
-
-static void compare(vt_fixture *fx, const char *c, const char *ref_name, vg_tensor *t, int grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *want = vt_fixture_tensor(fx, c, ref_name, &ndim, shape);
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= shape[i];
-    char what[160];
-    snprintf(what, sizeof what, "%s: %s", c, ref_name);
-    int same_shape = t && vg_tensor_ndim(t) == ndim;
-    for (int i = 0; same_shape && i < ndim; i++) same_shape = vg_tensor_dim(t, i) == shape[i];
-    if (!same_shape) {
-        CHECK(0, "%s: missing or wrong shape (%lld vs %lld elements)", what, t ? (long long)vg_tensor_numel(t) : -1LL,
-              (long long)n);
-        free(want);
-        return;
-    }
-    float *got = malloc((size_t)(n > 0 ? n : 1) * sizeof *got);
-    if (grad)
-        vg_tensor_read_grad(t, got);
-    else
-        vg_tensor_read(t, got);
-    CHECK_CLOSE(what, got, want, n, RTOL, ATOL);
-    free(got);
-    free(want);
-}
 
 static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     json_t *args = vt_fixture_args(fx, c);
@@ -61,17 +19,17 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     vg_tensor *out = NULL;
     if (strcmp(op, "linear") == 0) {
         names[0] = "input", names[1] = "weight", names[2] = "bias";
-        ins[0] = load(ctx, fx, c, "input", 1), ins[1] = load(ctx, fx, c, "weight", 1), ins[2] = load_opt(ctx, fx, c, "bias");
+        ins[0] = vt_load(ctx, fx, c, "input", 1), ins[1] = vt_load(ctx, fx, c, "weight", 1), ins[2] = vt_load_opt(ctx, fx, c, "bias", 1);
         nin = 3;
         out = vg_linear(ctx, ins[0], ins[1], ins[2]);
     } else if (strcmp(op, "matmul") == 0) {
         names[0] = "a", names[1] = "b";
-        ins[0] = load(ctx, fx, c, "a", 1), ins[1] = load(ctx, fx, c, "b", 1);
+        ins[0] = vt_load(ctx, fx, c, "a", 1), ins[1] = vt_load(ctx, fx, c, "b", 1);
         nin = 2;
         out = vg_matmul(ctx, ins[0], ins[1]);
     } else if (strcmp(op, "softmax") == 0) {
         names[0] = "input";
-        ins[0] = load(ctx, fx, c, "input", 1);
+        ins[0] = vt_load(ctx, fx, c, "input", 1);
         nin = 1;
         out = vg_softmax(ctx, ins[0]);
     } else if (strcmp(op, "embedding") == 0) {
@@ -82,21 +40,21 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
         for (int64_t i = 0; i < n && i < 64; i++) idx[i] = (int64_t)fidx[i];
         free(fidx);
         names[0] = "weight";
-        ins[0] = load(ctx, fx, c, "weight", 1);
+        ins[0] = vt_load(ctx, fx, c, "weight", 1);
         nin = 1;
         out = vg_embedding(ctx, ins[0], idx, n < 64 ? n : 64);
     } else if (strcmp(op, "gru_cell") == 0) {
         const char *g[6] = {"input", "hx", "weight_ih", "weight_hh", "bias_ih", "bias_hh"};
         for (int i = 0; i < 6; i++) {
             names[i] = g[i];
-            ins[i] = i < 4 ? load(ctx, fx, c, g[i], 1) : load_opt(ctx, fx, c, g[i]);
+            ins[i] = i < 4 ? vt_load(ctx, fx, c, g[i], 1) : vt_load_opt(ctx, fx, c, g[i], 1);
         }
         nin = 6;
         out = vg_gru_cell(ctx, ins[0], ins[1], ins[2], ins[3], ins[4], ins[5]);
     }
     CHECK(out != NULL, "%s: %s failed: %s", c, op, vg_last_error());
     if (out) {
-        compare(fx, c, "out", out, 0);
+        vt_compare(fx, c, "out", out, 0);
         float *gout = vt_fixture_tensor(fx, c, "gout", NULL, NULL);
         vg_status s = vg_backward_with(ctx, out, gout);
         CHECK(s == VG_OK, "%s: backward: %s", c, vg_last_error());
@@ -105,7 +63,7 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
             if (!ins[i]) continue;
             char ref[64];
             snprintf(ref, sizeof ref, "grad.%s", names[i]);
-            compare(fx, c, ref, ins[i], 1);
+            vt_compare(fx, c, ref, ins[i], 1);
         }
     }
     json_decref(args);

@@ -9,60 +9,21 @@
  * than one statistics block (against a double-precision reference computed
  * here), results are bit-identical for 1 and 2 threads, and bad arguments
  * fail with a message naming the op and the argument. */
-#include "fixture.h"
+#include "op_fixture.h"
 
 #define RTOL 1e-4
 #define ATOL 1e-6
-
-static vg_tensor *load(vg_ctx *ctx, vt_fixture *fx, const char *c, const char *name, int requires_grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *host = vt_fixture_tensor(fx, c, name, &ndim, shape);
-    vg_tensor *t = vg_tensor_new(ctx, ndim, shape, requires_grad);
-    if (t) vg_tensor_write(t, host);
-    free(host);
-    return t;
-}
-
-static vg_tensor *load_opt(vg_ctx *ctx, vt_fixture *fx, const char *c, const char *name, int requires_grad) {
-    return vt_fixture_has(fx, c, name) ? load(ctx, fx, c, name, requires_grad) : NULL;
-}
-
-/* grad: 0 compares data, 1 the gradient */
-static void compare(vt_fixture *fx, const char *c, const char *ref_name, vg_tensor *t, int grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *want = vt_fixture_tensor(fx, c, ref_name, &ndim, shape);
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= shape[i];
-    char what[160];
-    snprintf(what, sizeof what, "%s: %s", c, ref_name);
-    if (!t || vg_tensor_numel(t) != n) {
-        CHECK(0, "%s: missing or wrong size (%lld vs %lld)", what, t ? (long long)vg_tensor_numel(t) : -1LL,
-              (long long)n);
-        free(want);
-        return;
-    }
-    float *got = malloc((size_t)n * sizeof *got);
-    if (grad)
-        vg_tensor_read_grad(t, got);
-    else
-        vg_tensor_read(t, got);
-    CHECK_CLOSE(what, got, want, n, RTOL, ATOL);
-    free(got);
-    free(want);
-}
 
 static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     json_t *args = vt_fixture_args(fx, c);
     const char *op = vt_arg_str(args, "op");
     double eps = vt_arg_double(args, "eps");
     vg_ctx_reset(ctx);
-    vg_tensor *x = load(ctx, fx, c, "input", 1);
-    vg_tensor *w = load_opt(ctx, fx, c, "weight", 1);
-    vg_tensor *b = load_opt(ctx, fx, c, "bias", 1);
-    vg_tensor *rm = load_opt(ctx, fx, c, "running_mean", 0);
-    vg_tensor *rv = load_opt(ctx, fx, c, "running_var", 0);
+    vg_tensor *x = vt_load(ctx, fx, c, "input", 1);
+    vg_tensor *w = vt_load_opt(ctx, fx, c, "weight", 1);
+    vg_tensor *b = vt_load_opt(ctx, fx, c, "bias", 1);
+    vg_tensor *rm = vt_load_opt(ctx, fx, c, "running_mean", 0);
+    vg_tensor *rv = vt_load_opt(ctx, fx, c, "running_var", 0);
     vg_tensor *out = NULL;
     if (strcmp(op, "batch_norm") == 0)
         out = vg_batch_norm(ctx, x, w, b, rm, rv, vt_arg_bool(args, "training"), vt_arg_double(args, "momentum"), eps);
@@ -74,19 +35,19 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
         CHECK(0, "%s: unknown op '%s' in the fixture", c, op);
     CHECK(out != NULL, "%s: %s failed: %s", c, op, vg_last_error());
     if (out) {
-        compare(fx, c, "out", out, 0);
+        vt_compare(fx, c, "out", out, 0);
         int ndim;
         int64_t shape[VG_ST_MAX_DIMS];
         float *gout = vt_fixture_tensor(fx, c, "gout", &ndim, shape);
         vg_status s = vg_backward_with(ctx, out, gout);
         CHECK(s == VG_OK, "%s: backward: %s", c, vg_last_error());
         free(gout);
-        compare(fx, c, "grad.input", x, 1);
-        if (w) compare(fx, c, "grad.weight", w, 1);
-        if (b) compare(fx, c, "grad.bias", b, 1);
+        vt_compare(fx, c, "grad.input", x, 1);
+        if (w) vt_compare(fx, c, "grad.weight", w, 1);
+        if (b) vt_compare(fx, c, "grad.bias", b, 1);
         /* after forward and backward: the buffers moved exactly once */
-        if (rm) compare(fx, c, "running_mean_after", rm, 0);
-        if (rv) compare(fx, c, "running_var_after", rv, 0);
+        if (rm) vt_compare(fx, c, "running_mean_after", rm, 0);
+        if (rv) vt_compare(fx, c, "running_var_after", rv, 0);
     }
     json_decref(args);
 }

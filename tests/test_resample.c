@@ -4,46 +4,8 @@
  * in float64 from the same float32 inputs). Tolerance: 1e-4 of the
  * reference's largest magnitude. Also checks that bad arguments fail with a
  * message and that the backward is bit-identical across thread counts. */
-#include "fixture.h"
+#include "op_fixture.h"
 
-#define RTOL 1e-4
-#define ATOL 1e-6
-
-static vg_tensor *load(vg_ctx *ctx, vt_fixture *fx, const char *c, const char *name, int requires_grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *host = vt_fixture_tensor(fx, c, name, &ndim, shape);
-    vg_tensor *t = vg_tensor_new(ctx, ndim, shape, requires_grad);
-    if (t) vg_tensor_write(t, host);
-    free(host);
-    return t;
-}
-
-static void compare(vt_fixture *fx, const char *c, const char *ref_name, vg_tensor *t, int grad) {
-    int ndim;
-    int64_t shape[VG_ST_MAX_DIMS];
-    float *want = vt_fixture_tensor(fx, c, ref_name, &ndim, shape);
-    int64_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= shape[i];
-    char what[160];
-    snprintf(what, sizeof what, "%s: %s", c, ref_name);
-    int same_shape = t && vg_tensor_ndim(t) == ndim;
-    for (int i = 0; same_shape && i < ndim; i++) same_shape = vg_tensor_dim(t, i) == shape[i];
-    if (!same_shape) {
-        CHECK(0, "%s: missing or wrong shape (%lld vs %lld elements)", what, t ? (long long)vg_tensor_numel(t) : -1LL,
-              (long long)n);
-        free(want);
-        return;
-    }
-    float *got = malloc((size_t)(n > 0 ? n : 1) * sizeof *got);
-    if (grad)
-        vg_tensor_read_grad(t, got);
-    else
-        vg_tensor_read(t, got);
-    CHECK_CLOSE(what, got, want, n, RTOL, ATOL);
-    free(got);
-    free(want);
-}
 
 static vg_pool_args pool_args(const json_t *args) {
     vg_pool_args a = {{0}, {0}, {0}, 0};
@@ -62,7 +24,7 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     json_t *args = vt_fixture_args(fx, c);
     const char *op = vt_arg_str(args, "op");
     vg_ctx_reset(ctx);
-    vg_tensor *x = load(ctx, fx, c, "input", 1);
+    vg_tensor *x = vt_load(ctx, fx, c, "input", 1);
     vg_tensor *out = NULL;
     if (strcmp(op, "upsample") == 0) {
         int64_t size[3];
@@ -76,12 +38,12 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     }
     CHECK(out != NULL, "%s: %s failed: %s", c, op, vg_last_error());
     if (out) {
-        compare(fx, c, "out", out, 0);
+        vt_compare(fx, c, "out", out, 0);
         float *gout = vt_fixture_tensor(fx, c, "gout", NULL, NULL);
         vg_status s = vg_backward_with(ctx, out, gout);
         CHECK(s == VG_OK, "%s: backward: %s", c, vg_last_error());
         free(gout);
-        compare(fx, c, "grad.input", x, 1);
+        vt_compare(fx, c, "grad.input", x, 1);
     }
     json_decref(args);
 }
