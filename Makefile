@@ -15,7 +15,7 @@ PYTHON  ?= /usr/bin/python3
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  := -std=c11 $(OPT) -g $(WARN) -fopenmp -fPIC -D_DEFAULT_SOURCE -Iinclude -Isrc $(EXTRA_CFLAGS)
-LDLIBS  := -fopenmp -ljansson -lpng -lz -lm $(EXTRA_LDLIBS)
+LDLIBS  := -fopenmp -lavformat -lavcodec -lswscale -lavutil -ljansson -lpng -lz -lm $(EXTRA_LDLIBS)
 
 LIB_SRC := $(shell find src -name '*.c' -not -path 'src/backend/cuda/*' | sort)
 F64_SRC := $(filter src/core/% src/ops/% src/backend/cpu/% src/nn/%,$(LIB_SRC))

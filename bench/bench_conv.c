@@ -4,7 +4,9 @@
  * computes them together). Prints "name pass median_ms flops" per line, the
  * format bench/run_conv_bench.sh joins with bench_conv_torch.py's output.
  *
- * Usage: bench_conv [threads] [reps] [filter] */
+ * Usage: bench_conv [threads] [reps] [filter]
+ * VIDGAN_CONV_PATH=gemm or =igemm forces one lowering (default: automatic). */
+#include "backend/cpu/conv_igemm.h"
 #include "backend/cpu/cpu.h"
 
 #include <stdint.h>
@@ -74,6 +76,9 @@ int main(int argc, char **argv) {
     if (reps < 1) reps = 1;
     if (reps > 100) reps = 100;
     vg_set_threads(threads);
+    const char *path = getenv("VIDGAN_CONV_PATH");
+    if (path && strcmp(path, "gemm") == 0) vg_conv_igemm_force(0);
+    if (path && strcmp(path, "igemm") == 0) vg_conv_igemm_force(1);
     vg_backend be;
     memset(&be, 0, sizeof be);
     vg_cpu_register_conv(&be);

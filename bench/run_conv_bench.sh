@@ -6,20 +6,24 @@
 # kept instead of returned to the OS after every call).
 #
 # Prints one table: shape, pass (fwd / bwd_data / bwd_weight, then the
-# fwd+bwd total), vidgan median ms, GFLOP/s, % of the 430 GFLOP/s 2-core
-# AVX-512 FMA ceiling, PyTorch median ms, and torch/vidgan (> 1: vidgan is
-# faster).
+# fwd+bwd total), vidgan median ms, GFLOP/s, % of the FMA ceiling CEILING
+# (GFLOP/s; default 181, what bench/fma_peak.c measured with 2 threads on the
+# AVX2-only reference VM: set it from fma_peak on another machine), PyTorch
+# median ms, and torch/vidgan (> 1: vidgan is faster). GFLOP/s counts every
+# (input, output, tap) link of the layer, padding taps included, as torch
+# would be credited.
 #
 # Usage: bench/run_conv_bench.sh [threads] [reps] [filter]
+# VIDGAN_CONV_PATH=gemm / =igemm force one conv lowering (bench_conv.c).
 set -e
 cd "$(dirname "$0")/.."
 threads=${1:-2}
 reps=${2:-7}
 filter=${3:-}
 PYTHON=${PYTHON:-/usr/bin/python3}
-CEILING=${CEILING:-430}
+CEILING=${CEILING:-181}
 
-make -s bench >&2
+make -s build/bench/bench_conv >&2
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -3,10 +3,14 @@
  * backend table's conv_forward / conv_backward) against the reference on
  * many shapes: stride 2 with odd sizes, non-cubic kernels, 1x1x1 kernels,
  * stride larger than the kernel, output_padding, batch 1, T = 1, C_in = 3,
- * and the 3D-DCGAN layer geometries with fewer channels or samples. Each
+ * padding >= kernel / 2, channel counts off the register tiles, and the
+ * 3D-DCGAN layer geometries with fewer channels or samples, through both
+ * fast lowerings (packed GEMM, and the indirect GEMM where the CPU has it,
+ * forced onto every case so its edges are covered). Each
  * case checks the forward (which must overwrite), every gradient (which must
  * accumulate), NULL gradients, and bit-identical reruns. PyTorch parity of
  * the op lives in the fixture tests. */
+#include "backend/cpu/conv_igemm.h"
 #include "backend/cpu/cpu.h"
 #include "test.h"
 
@@ -131,7 +135,7 @@ static void test_fast_case(const vg_backend *be, const struct fcase *c, const ch
     const struct vg_conv_desc *d = c->d;
     const int64_t ni = c->ni, no = c->no, nw = c->nw;
     float *y = malloc(sizeof(float) * (size_t)no);
-    char what[160];
+    char what[224];
     for (int64_t i = 0; i < no; i++) y[i] = NAN; /* the forward must overwrite */
     be->conv_forward(y, c->x, c->w, c->b, d);
     snprintf(what, sizeof what, "%s fwd", name);
@@ -185,16 +189,35 @@ int main(void) {
         {"1x1x1", make(3, 5, 7, 2, 3, 4, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0)},
         {"non-cubic", make(2, 6, 4, 4, 6, 5, 2, 3, 4, 1, 2, 3, 0, 1, 2, 0, 0, 0, 0)},
         {"stride > kernel", make(2, 4, 5, 5, 7, 8, 1, 2, 2, 2, 3, 3, 0, 1, 0, 0, 0, 0, 0)},
-        {"Cin 40 (phase dinp)", make(2, 40, 6, 4, 6, 7, 4, 4, 4, 2, 2, 2, 1, 1, 1, 0, 0, 0, 0)},
+        {"Cin 40 (col2im dinp)", make(2, 40, 6, 4, 6, 7, 4, 4, 4, 2, 2, 2, 1, 1, 1, 0, 0, 0, 0)},
+        {"Cin 40 N=1 (phase dinp)", make(1, 40, 6, 4, 6, 7, 4, 4, 4, 2, 2, 2, 1, 1, 1, 0, 0, 0, 0)},
         {"Cin 33 k3 s2", make(1, 33, 7, 3, 5, 6, 3, 3, 3, 2, 2, 2, 1, 0, 1, 0, 0, 0, 0)},
         {"T k4 s2 p1 op", make(2, 5, 3, 3, 4, 5, 4, 4, 4, 2, 2, 2, 1, 1, 1, 1, 1, 0, 1)},
-        {"T Cout 40 (phase)", make(2, 8, 40, 2, 3, 4, 4, 4, 4, 2, 2, 2, 1, 1, 1, 1, 1, 0, 1)},
+        {"T Cout 40 (col2im)", make(2, 8, 40, 2, 3, 4, 4, 4, 4, 2, 2, 2, 1, 1, 1, 1, 1, 0, 1)},
+        {"T Cout 40 N=1 (phase)", make(1, 8, 40, 2, 3, 4, 4, 4, 4, 2, 2, 2, 1, 1, 1, 1, 1, 0, 1)},
+        {"T Cout 33 N=1 k(1,4,4) 1x1x1 in", make(1, 20, 33, 1, 1, 1, 1, 4, 4, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0)},
+        {"T Cout 34 N=1 p1 s1 k3", make(1, 5, 34, 2, 3, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0)},
         {"T Cout 36 N=1 k3 s3", make(1, 6, 36, 2, 3, 3, 3, 2, 3, 3, 3, 2, 1, 0, 1, 1, 2, 1, 0)},
         {"T 1x1x1", make(2, 7, 5, 2, 3, 4, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0)},
         {"T stride > kernel", make(2, 4, 5, 2, 3, 4, 1, 2, 2, 2, 3, 3, 0, 0, 1, 1, 1, 2, 0)},
         {"T stride > kernel Cout 34", make(2, 4, 34, 2, 3, 4, 1, 2, 2, 2, 3, 3, 0, 0, 1, 1, 1, 2, 0)},
         {"T non-cubic", make(2, 6, 4, 3, 4, 5, 2, 3, 4, 1, 2, 3, 0, 1, 2, 1, 0, 1, 2)},
         {"T 2d N=1 Cin=3", make(1, 3, 5, 1, 6, 7, 1, 4, 4, 1, 2, 2, 0, 1, 1, 1, 0, 1, 0)},
+        /* edges of the indirect-GEMM path: padding >= kernel / 2 (taps that
+         * read only padding are dropped), channel counts off the 6/8/16
+         * tiles, strides 3 and 4 (phases without taps), 5 > its stride limit,
+         * one-position outputs and sizes below the kernel */
+        {"k3 p2 pad > k/2", make(2, 17, 19, 3, 4, 5, 3, 3, 3, 1, 1, 1, 2, 2, 2, 0, 0, 0, 0)},
+        {"k5 s2 p4 Cin 9", make(1, 9, 21, 2, 7, 3, 5, 5, 5, 2, 2, 2, 4, 4, 4, 0, 0, 0, 0)},
+        {"k3 s2 p1 T=1 in 1x1", make(2, 20, 18, 1, 1, 1, 3, 3, 3, 2, 2, 2, 1, 1, 1, 0, 0, 0, 0)},
+        {"k(1,1,3) p(0,0,2) Cout 17", make(3, 12, 17, 2, 2, 5, 1, 1, 3, 1, 1, 1, 0, 0, 2, 0, 0, 0, 0)},
+        {"k4 s4 p0 odd", make(2, 7, 23, 5, 9, 10, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0)},
+        {"k2 s5 p1 stride > 4", make(2, 6, 18, 6, 7, 11, 2, 2, 2, 5, 5, 5, 1, 1, 1, 0, 0, 0, 0)},
+        {"T k3 s2 p2 op1 Cout 19", make(2, 17, 19, 3, 4, 5, 3, 3, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1)},
+        {"T k4 s4 p1 op3 Cout 20", make(1, 9, 20, 2, 3, 2, 4, 4, 4, 4, 4, 4, 1, 1, 1, 1, 3, 2, 1)},
+        {"T k2 s3 p0 op2 Cout 18", make(2, 10, 18, 2, 3, 3, 2, 2, 2, 3, 3, 3, 0, 0, 0, 1, 2, 1, 0)},
+        {"T k5 s2 p3 in 2x3x2", make(2, 13, 22, 2, 3, 2, 5, 5, 5, 2, 2, 2, 3, 3, 3, 1, 1, 0, 1)},
+        {"T k3 s1 p2 Cin 3 Cout 16", make(1, 3, 16, 2, 3, 4, 3, 3, 3, 1, 1, 1, 2, 2, 2, 1, 0, 0, 0)},
         /* the 3D-DCGAN geometries (exact where small, else fewer channels) */
         {"g64.1 100->512 k(1,4,4)", make(2, 100, 512, 1, 1, 1, 1, 4, 4, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0)},
         {"g32.1 100->256 k(2,4,4)", make(2, 100, 256, 1, 1, 1, 2, 4, 4, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0)},
@@ -210,17 +233,26 @@ int main(void) {
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
     for (int i = 0; i < 16; i++) test_reference_adjoint(&cases[i].d, cases[i].name);
 
+    /* every case through both fast lowerings: the packed GEMM (mode 0) and,
+     * where the CPU runs it, the indirect GEMM on channels-last copies
+     * (mode 1: forced on every shape it can take) */
     const int threads[] = {1, 2, 3};
+    const int modes = vg_conv_igemm_mode() ? 2 : 1;
+    if (modes == 1) printf("indirect-GEMM conv path not available on this CPU: not tested\n");
     for (int i = 0; i < ncases; i++) {
         struct fcase c;
         fcase_init(&c, &cases[i].d);
-        for (int t = 0; t < 3; t++) {
-            char name[128];
-            vg_set_threads(threads[t]);
-            snprintf(name, sizeof name, "%s [threads %d]", cases[i].name, threads[t]);
-            test_fast_case(&be, &c, name);
+        for (int m = 0; m < modes; m++) {
+            vg_conv_igemm_force(m);
+            for (int t = 0; t < 3; t++) {
+                char name[160];
+                vg_set_threads(threads[t]);
+                snprintf(name, sizeof name, "%s [%s, threads %d]", cases[i].name, m ? "igemm" : "gemm", threads[t]);
+                test_fast_case(&be, &c, name);
+            }
         }
         fcase_free(&c);
     }
+    vg_conv_igemm_force(-1);
     TEST_END();
 }

@@ -105,6 +105,9 @@ int main(int argc, char **argv) {
     test_case(1, 1, 40, 100, 70, 0, 2, 2.0, 0.0, 3);
     test_case(0, 1, 70, 300, 90, 0, 1, 1.0, 0.25, 2);
     test_case(1, 0, 17, 1000, 40, 1, 3, 1.0, 0.0, 2);
+    /* big enough (> 3e7 flops) to be split across threads */
+    test_case(0, 0, 150, 301, 400, 1, 1, 1.0, 0.5, 2);
+    test_case(1, 0, 100, 200, 400, 0, 4, 1.0, 0.0, 3);
 
     /* the portable kernels, in child processes (the kernel is picked once) */
     if (!getenv("VIDGAN_GEMM_ISA") && argv[0] && strlen(argv[0]) < 900) {

@@ -3,11 +3,14 @@
  * dilation = 1, zero padding, output_padding for the transposed case; 2-D
  * convolutions arrive with T = 1 and k_t = 1).
  *
- * Two implementations live here:
+ * Three implementations:
  * - the reference: naive loops in vg_real with a double accumulator, the
- *   definition the tests hold the fast path to (and the whole path of the
+ *   definition the tests hold the fast paths to (and the whole path of the
  *   -DVG_REAL_F64 gradient-check build);
- * - the fast float path: every pass is one "canonical" convolution
+ * - the indirect GEMM on channels-last copies (conv_igemm.c, AVX2+FMA),
+ *   taken per canonical pass where use_igemm() says it measured faster;
+ * - the packed-GEMM lowering, the fallback for everything else: every pass
+ *   is one "canonical" convolution
  *   V = conv(U, Wc) lowered to the packed GEMM engine of gemm_engine.c
  *   without building im2col matrices (the packers gather straight from the
  *   tensors, conv_gather.c). A convolution has U = input, V = output; a
@@ -22,14 +25,15 @@
  *   conv forward = fwd, conv backward = adj (dinp) + wgrad (dweight);
  *   transposed forward = adj, transposed backward = fwd (dinp) + wgrad.
  * Threads split the GEMM columns statically (whole samples for the col2im
- * scatter), so every sum has one fixed order for a given thread count. */
+ * scatter), so every sum has one fixed order for a given thread count (the
+ * indirect GEMM's order does not depend on the thread count at all). */
 #include "backend/cpu/conv_gather.h"
+#include "backend/cpu/conv_igemm.h"
 #include "backend/cpu/cpu.h"
 #include "backend/cpu/gemm_engine.h"
 #include "core/threads.h"
 
 #include <string.h>
-#include <stdlib.h>
 
 /* ---- reference ---------------------------------------------------------- */
 
@@ -171,13 +175,8 @@ void vg_cpu_conv_backward_reference(vg_real *dinp, vg_real *dweight, vg_real *db
 #define SLOT_TAB_S 65
 #define SLOT_PHASES 66
 
-/* V (N, Cv, vd) = conv(U (N, Cu, ud), Wc (Cv, Cu, k)) with stride s, pad p */
-struct canon {
-    int64_t N, Cu, Cv;
-    int64_t ud[3], vd[3];
-    int k[3], s[3], p[3];
-    int64_t Ug, Vg, Kv;
-};
+/* V (N, Cv, vd) = conv(U (N, Cu, ud), Wc (Cv, Cu, k)): struct vg_conv_canon */
+#define canon vg_conv_canon
 
 static struct canon make_canon(const struct vg_conv_desc *d) {
     struct canon c;
@@ -200,7 +199,7 @@ static struct canon make_canon(const struct vg_conv_desc *d) {
 static int pick_parts(double flops) {
     int parts = vg_get_threads();
     if (parts > MAX_PARTS) parts = MAX_PARTS;
-    if (parts < 1 || flops < 3e7) parts = 1; /* below ~0.3 ms a second thread costs more than it gives */
+    if (parts < 1 || flops < 4e6) parts = 1; /* tiny: one thread (keeps the test shapes parallel) */
     return parts;
 }
 
@@ -242,6 +241,19 @@ static void gemm_acc(float *C, const float *A, const float *B, int ta, int tb, i
     vg_cpu_gemm(C, A, B, &g);
 }
 
+/* off[(cu, m)] = offset in a (., Cu, k) weight row of channel cu and gather
+ * tap m (the gather may have dropped padding-only taps); returns the count. */
+static int64_t tap_offsets(int64_t *off, const struct vg_gather *g, const struct canon *c) {
+    int64_t i = 0;
+    for (int64_t cu = 0; cu < c->Cu; cu++)
+        for (int mt = 0; mt < g->nt[0]; mt++)
+            for (int mh = 0; mh < g->nt[1]; mh++)
+                for (int mw = 0; mw < g->nt[2]; mw++)
+                    off[i++] = cu * c->Kv + ((int64_t)(g->tap0[0] + mt) * c->k[1] + g->tap0[1] + mh) * c->k[2] +
+                               g->tap0[2] + mw;
+    return i;
+}
+
 /* V += Wc * gather(U). Returns 0 (having done nothing) if out of memory. */
 static int canon_fwd(float *V, const float *U, const float *Wc, const struct canon *c) {
     const int64_t CuK = c->Cu * c->Kv, NV = c->N * c->Vg;
@@ -256,14 +268,14 @@ static int canon_fwd(float *V, const float *U, const float *Wc, const struct can
     int64_t *acoff = (int64_t *)vg_gemm_scratch(SLOT_TAB_A, (size_t)(CuK > 0 ? CuK : 1) * 2);
     int64_t *scoff = (int64_t *)vg_gemm_scratch(SLOT_TAB_S, (size_t)NV * 2);
     if (!acoff || !scoff || !reserve_work(work, parts, c->Cv, cols_per_part(NV, parts, nr))) return 0;
-    for (int64_t k = 0; k < CuK; k++) acoff[k] = k;
+    struct vg_gather g;
+    vg_gather_init_conv(&g, U, c->Cu, c->ud, c->vd, c->k, c->s, c->p);
+    const int64_t K = tap_offsets(acoff, &g, c);
     for (int64_t n = 0; n < c->N; n++)
         for (int64_t v = 0; v < c->Vg; v++) scoff[n * c->Vg + v] = n * c->Cv * c->Vg + v;
     struct vg_pack_rows a = {Wc, CuK, acoff};
-    struct vg_gather g;
-    vg_gather_init_conv(&g, U, c->Cu, c->ud, c->vd, c->k, c->s, c->p);
     struct vg_store_add st = {V, c->Vg, scoff};
-    struct vg_gemm_task t = {c->Cv, NV, CuK, vg_pack_a_rows, &a, vg_gather_pack_b, &g, vg_store_add_fn, &st};
+    struct vg_gemm_task t = {c->Cv, NV, K, vg_pack_a_rows, &a, vg_gather_pack_b, &g, vg_store_add_fn, &st};
     run_parts(&t, work, parts, nr);
     return 1;
 }
@@ -278,10 +290,13 @@ static int canon_adj(float *U, const float *V, const float *Wc, const struct can
     }
     int64_t nr = vg_gemm_nr();
     float *work[MAX_PARTS];
-    /* MACs per (cu, cv, sample) of the two forms, zero-padding taps included:
-     * the phases compute grid x taps per phase, col2im Kv x Vg. Few rows
-     * (Cu) make the phase GEMMs thin; a kernel larger than V (a first
-     * generator layer on a 1x1x1 input) makes most phase taps padding. */
+    /* Two forms. col2im: measured faster (about 55 vs 42 GFLOP/s a thread on
+     * the k4 s2 p1 layers) but its parts must own whole samples; phases:
+     * split any way, used for a single sample with enough rows (Cu) and
+     * few padding taps (a kernel larger than V, as in a first generator
+     * layer on a 1x1x1 input, makes most phase taps padding). MACs per
+     * (cu, cv, sample), padding taps included: phases grid x taps summed
+     * over phases, col2im Kv x Vg. */
     double phase_macs = 1;
     for (int a = 0; a < 3; a++) {
         double sum = 0;
@@ -293,7 +308,7 @@ static int canon_adj(float *U, const float *V, const float *Wc, const struct can
         phase_macs *= sum;
     }
     double col2im_macs = (double)c->Kv * (double)c->Vg;
-    if ((getenv("FORCE_C2I") || c->Cu < 32 || phase_macs > 1.25 * col2im_macs) && c->N > 1) {
+    if (c->N > 1 || c->Cu < 32 || phase_macs > 1.25 * col2im_macs) {
         /* col2im form: W (Cu k, N out) = Wc^T V, scattered into U; whole
          * samples per part, so no two parts touch the same element. */
         const int64_t M = c->Cu * c->Kv;
@@ -308,7 +323,7 @@ static int canon_adj(float *U, const float *V, const float *Wc, const struct can
         vg_gather_init_conv(&g, V, c->Cv, c->vd, c->vd, one, one, zero);
         struct vg_store_col2im st = {U, c->Cu, {c->ud[0], c->ud[1], c->ud[2]}, {c->vd[0], c->vd[1], c->vd[2]},
                                      {c->k[0], c->k[1], c->k[2]}, {c->s[0], c->s[1], c->s[2]},
-                                     {c->p[0], c->p[1], c->p[2]}};
+                                     {c->p[0], c->p[1], c->p[2]}, vg_gather_cpu_avx2()};
         struct vg_gemm_task t = {M, NV, c->Cv, vg_pack_a_rows, &a, vg_gather_pack_b, &g, vg_store_col2im_fn, &st};
         run_parts(&t, work, parts, c->Vg);
         return 1;
@@ -397,12 +412,12 @@ static int canon_wgrad(float *dWc, const float *V, const float *U, const struct 
     if (!acoff || !scoff || !reserve_work(work, parts, c->Cv, cols_per_part(CuK, parts, nr))) return 0;
     for (int64_t n = 0; n < c->N; n++)
         for (int64_t v = 0; v < c->Vg; v++) acoff[n * c->Vg + v] = n * c->Cv * c->Vg + v;
-    for (int64_t j = 0; j < CuK; j++) scoff[j] = j;
-    struct vg_pack_rows a = {V, c->Vg, acoff};
     struct vg_gather g;
     vg_gather_init_conv(&g, U, c->Cu, c->ud, c->vd, c->k, c->s, c->p);
+    const int64_t J = tap_offsets(scoff, &g, c); /* weights of dropped taps get nothing */
+    struct vg_pack_rows a = {V, c->Vg, acoff};
     struct vg_store_add st = {dWc, CuK, scoff};
-    struct vg_gemm_task t = {c->Cv, CuK, NV, vg_pack_a_rows, &a, vg_gather_pack_bt, &g, vg_store_add_fn, &st};
+    struct vg_gemm_task t = {c->Cv, J, NV, vg_pack_a_rows, &a, vg_gather_pack_bt, &g, vg_store_add_fn, &st};
     run_parts(&t, work, parts, nr);
     return 1;
 }
@@ -413,6 +428,36 @@ static void fill_bias(float *out, const float *bias, int64_t N, int64_t C, int64
     for (int64_t r = 0; r < N * C; r++) {
         float b = bias ? bias[r % C] : 0.0f;
         for (int64_t i = 0; i < S; i++) out[r * S + i] = b;
+    }
+}
+
+static double conv_flops(const struct canon *c) {
+    return 2.0 * (double)c->Cu * (double)c->Cv * (double)c->Kv * (double)c->N * (double)c->Vg;
+}
+
+enum ig_pass { IG_FWD, IG_ADJ, IG_WGRAD };
+
+/* Whether a canonical pass takes the indirect GEMM of conv_igemm.c: where
+ * the CPU runs it, and (unless forced) where it measured faster than the
+ * packed-GEMM lowering on the 3D-DCGAN layers (bench/README.md, "conv
+ * kernels"): not for the dense layers (one plain GEMM); not where few output
+ * channels would leave most of its 16-wide tile empty (adj with Cu = 3 is
+ * 3x slower); not for fwd over fewer than 512 outputs, where each thread's
+ * tiles are too few to amortise streaming the packed weights (~10% slower);
+ * and not for wgrad, which measured 0.77-1.15x the packed GEMM (its result
+ * tiles go through memory every few dozen positions): it stays available,
+ * and tested, in forced mode. */
+static int use_igemm(const struct canon *c, enum ig_pass pass) {
+    const int mode = vg_conv_igemm_mode();
+    if (mode == 0) return 0;
+    for (int a = 0; a < 3; a++)
+        if (c->s[a] > VG_CONV_IGEMM_MAX_S) return 0;
+    if (mode == 2) return 1;
+    if (is_dense(c)) return 0;
+    switch (pass) {
+    case IG_FWD: return c->Cv >= 16 && c->N * c->Vg >= 512;
+    case IG_ADJ: return c->Cu >= 16;
+    default: return 0;
     }
 }
 
@@ -429,6 +474,12 @@ static void conv_forward(vg_real *out, const vg_real *inp, const vg_real *weight
         return;
     }
     struct canon c = make_canon(d);
+    if (use_igemm(&c, d->transposed ? IG_ADJ : IG_FWD)) {
+        int parts = pick_parts(conv_flops(&c));
+        if (d->transposed ? vg_conv_igemm_adj(out, inp, weight, bias, 1, &c, parts)
+                          : vg_conv_igemm_fwd(out, inp, weight, bias, 1, &c, parts))
+            return;
+    }
     fill_bias(out, bias, d->N, d->C_out, prod3(d->out));
     int ok = d->transposed ? canon_adj(out, inp, weight, &c) : canon_fwd(out, inp, weight, &c);
     if (!ok) vg_cpu_conv_forward_reference(out, inp, weight, bias, d);
@@ -455,6 +506,15 @@ static void conv_backward(vg_real *dinp, vg_real *dweight, vg_real *dbias, const
             dbias[co] += (float)s;
         }
     }
+    const int parts = pick_parts(conv_flops(&c));
+    if (dinp && use_igemm(&c, d->transposed ? IG_FWD : IG_ADJ) &&
+        (d->transposed ? vg_conv_igemm_fwd(dinp, dout, weight, NULL, 0, &c, parts)
+                       : vg_conv_igemm_adj(dinp, dout, weight, NULL, 0, &c, parts)))
+        dinp = NULL; /* done */
+    if (dweight && use_igemm(&c, IG_WGRAD) &&
+        (d->transposed ? vg_conv_igemm_wgrad(dweight, inp, dout, &c, parts)
+                       : vg_conv_igemm_wgrad(dweight, dout, inp, &c, parts)))
+        dweight = NULL;
     if (dinp) {
         int ok = d->transposed ? canon_fwd(dinp, dout, weight, &c) : canon_adj(dinp, dout, weight, &c);
         if (!ok) vg_cpu_conv_backward_reference(dinp, NULL, NULL, dout, inp, weight, d);

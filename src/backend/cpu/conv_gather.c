@@ -25,11 +25,17 @@ void vg_gather_init_conv(struct vg_gather *g, const float *src, int64_t C, const
     g->C = C;
     g->avx2 = cpu_has_avx2();
     for (int a = 0; a < 3; a++) {
+        /* kernel index m reads m - p .. s (vd - 1) - p + m: keep the m for
+         * which that span meets [0, sd) */
+        int lo = 0, hi = k[a];
+        while (lo < hi && ((int64_t)s[a] * (vd[a] - 1) - p[a] + lo < 0)) lo++;
+        while (hi > lo && ((int64_t)hi - 1 - p[a] >= sd[a])) hi--;
         g->sd[a] = sd[a];
         g->g[a] = vd[a];
-        g->nt[a] = k[a];
+        g->tap0[a] = lo;
+        g->nt[a] = hi - lo;
         g->step[a] = s[a];
-        for (int m = 0; m < k[a]; m++) g->off[a][m] = (int64_t)m - p[a];
+        for (int m = 0; m < hi - lo; m++) g->off[a][m] = (int64_t)(lo + m) - p[a];
     }
     g->sg = sd[0] * sd[1] * sd[2];
     g->gg = vd[0] * vd[1] * vd[2];
@@ -49,6 +55,7 @@ int vg_gather_init_phase(struct vg_gather *g, const float *src, int64_t C, const
         g->g[a] = (ud[a] - u0[a] + s[a] - 1) / s[a];
         g->nt[a] = (k[a] - r[a] + s[a] - 1) / s[a];
         g->step[a] = 1;
+        g->tap0[a] = r[a];
         int64_t base = (u0[a] + p[a] - r[a]) / s[a]; /* exact: u0 + p == r (mod s) */
         for (int m = 0; m < g->nt[a]; m++) g->off[a][m] = base - m;
     }
@@ -337,33 +344,93 @@ void vg_store_add_fn(const void *ctx, const float *blk, int64_t ld, int64_t i0, 
     }
 }
 
-void vg_store_col2im_fn(const void *ctx, const float *blk, int64_t ld, int64_t i0, int64_t mc, int64_t j0,
-                        int64_t nc) {
-    const struct vg_store_col2im *s = ctx;
-    const int64_t Kv = (int64_t)s->k[0] * s->k[1] * s->k[2];
-    const int64_t Ug = s->ud[0] * s->ud[1] * s->ud[2], Vg = s->vd[0] * s->vd[1] * s->vd[2];
-    const int64_t v12 = s->vd[1] * s->vd[2];
-    for (int64_t i = 0; i < mc; i++) {
-        int64_t r = i0 + i, cu = r / Kv, kr = r % Kv;
-        int64_t kt = kr / ((int64_t)s->k[1] * s->k[2]), kh = (kr / s->k[2]) % s->k[1], kw = kr % s->k[2];
-        const float *w = blk + i * ld;
-        int64_t j = j0;
-        while (j < j0 + nc) {
-            int64_t n = j / Vg, v = j - n * Vg;
-            int64_t vt = v / v12, vh = (v / s->vd[2]) % s->vd[1], vw = v % s->vd[2];
-            int64_t len = s->vd[2] - vw < j0 + nc - j ? s->vd[2] - vw : j0 + nc - j;
-            int64_t ut = vt * s->s[0] - s->p[0] + kt, uh = vh * s->s[1] - s->p[1] + kh;
-            if (ut >= 0 && ut < s->ud[0] && uh >= 0 && uh < s->ud[1]) {
-                float *row = s->U + (n * s->Cu + cu) * Ug + (ut * s->ud[1] + uh) * s->ud[2];
-                const float *x = w + (j - j0);
-                for (int64_t q = 0; q < len; q++) {
-                    int64_t uw = (vw + q) * s->s[2] - s->p[2] + kw;
-                    if (uw >= 0 && uw < s->ud[2]) row[uw] += x[q];
-                }
-            }
-            j += len;
-        }
+/* row[b + q*st] += x[q] for the q in [0, len) that land inside [0, W) */
+static inline void add_run(float *row, int64_t b, int64_t st, const float *x, int64_t len, int64_t W) {
+    for (int64_t q = 0; q < len; q++) {
+        int64_t u = b + q * st;
+        if (u >= 0 && u < W) row[u] += x[q];
     }
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+/* add_run with 8-wide adds for strides 1 and 2 (stride 2: x spread over
+ * the even lanes and blended, so the odd elements keep their exact bits) */
+__attribute__((target("avx2"), always_inline)) static inline void add_run_avx2(float *row, int64_t b, int64_t st,
+                                                                              const float *x, int64_t len, int64_t W) {
+    if (st != 1 && st != 2) {
+        add_run(row, b, st, x, len, W);
+        return;
+    }
+    const int sh = st == 2;
+    int64_t lo = 0, hi = len;
+    if (b < 0) lo = (-b + st - 1) >> sh;
+    if (b + (len - 1) * st >= W) hi = (W - b + st - 1) >> sh;
+    if (lo > len) lo = len;
+    if (hi < lo) hi = lo;
+    float *r = row + b;
+    int64_t q = lo;
+    if (st == 1) {
+        for (; q + 8 <= hi; q += 8) _mm256_storeu_ps(r + q, _mm256_add_ps(_mm256_loadu_ps(r + q), _mm256_loadu_ps(x + q)));
+    } else {
+        const __m256 z = _mm256_setzero_ps();
+        for (; q + 8 <= hi && b + 2 * q + 16 <= W; q += 8) {
+            __m256 xv = _mm256_loadu_ps(x + q);
+            __m256 xl = _mm256_unpacklo_ps(xv, z), xh = _mm256_unpackhi_ps(xv, z);
+            __m256 a0 = _mm256_permute2f128_ps(xl, xh, 0x20), a1 = _mm256_permute2f128_ps(xl, xh, 0x31);
+            __m256 r0 = _mm256_loadu_ps(r + 2 * q), r1 = _mm256_loadu_ps(r + 2 * q + 8);
+            _mm256_storeu_ps(r + 2 * q, _mm256_blend_ps(r0, _mm256_add_ps(r0, a0), 0x55));
+            _mm256_storeu_ps(r + 2 * q + 8, _mm256_blend_ps(r1, _mm256_add_ps(r1, a1), 0x55));
+        }
+    }
+    for (; q < hi; q++) r[q * st] += x[q];
+}
+#endif
+
+#define COL2IM_BODY(ADD)                                                                                       \
+    const struct vg_store_col2im *s = ctx;                                                                     \
+    const int64_t Kv = (int64_t)s->k[0] * s->k[1] * s->k[2];                                                   \
+    const int64_t Ug = s->ud[0] * s->ud[1] * s->ud[2], Vg = s->vd[0] * s->vd[1] * s->vd[2];                    \
+    const int64_t v12 = s->vd[1] * s->vd[2];                                                                   \
+    for (int64_t i = 0; i < mc; i++) {                                                                         \
+        int64_t r = i0 + i, cu = r / Kv, kr = r % Kv;                                                          \
+        int64_t kt = kr / ((int64_t)s->k[1] * s->k[2]), kh = (kr / s->k[2]) % s->k[1], kw = kr % s->k[2];      \
+        const float *w = blk + i * ld;                                                                         \
+        int64_t j = j0;                                                                                        \
+        while (j < j0 + nc) {                                                                                  \
+            int64_t n = j / Vg, v = j - n * Vg;                                                                \
+            int64_t vt = v / v12, vh = (v / s->vd[2]) % s->vd[1], vw = v % s->vd[2];                           \
+            int64_t len = s->vd[2] - vw < j0 + nc - j ? s->vd[2] - vw : j0 + nc - j;                           \
+            int64_t ut = vt * s->s[0] - s->p[0] + kt, uh = vh * s->s[1] - s->p[1] + kh;                        \
+            if (ut >= 0 && ut < s->ud[0] && uh >= 0 && uh < s->ud[1]) {                                        \
+                float *row = s->U + (n * s->Cu + cu) * Ug + (ut * s->ud[1] + uh) * s->ud[2];                   \
+                ADD(row, vw * s->s[2] - s->p[2] + kw, s->s[2], w + (j - j0), len, s->ud[2]);                   \
+            }                                                                                                  \
+            j += len;                                                                                          \
+        }                                                                                                      \
+    }
+
+static void col2im_c(const void *ctx, const float *blk, int64_t ld, int64_t i0, int64_t mc, int64_t j0, int64_t nc) {
+    COL2IM_BODY(add_run)
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) static void col2im_avx2(const void *ctx, const float *blk, int64_t ld, int64_t i0,
+                                                         int64_t mc, int64_t j0, int64_t nc) {
+    COL2IM_BODY(add_run_avx2)
+}
+#endif
+
+void vg_store_col2im_fn(const void *ctx, const float *blk, int64_t ld, int64_t i0, int64_t mc, int64_t j0,
+                        int64_t nc) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (((const struct vg_store_col2im *)ctx)->avx2) {
+        col2im_avx2(ctx, blk, ld, i0, mc, j0, nc);
+        return;
+    }
+#endif
+    col2im_c(ctx, blk, ld, i0, mc, j0, nc);
+}
+
+int vg_gather_cpu_avx2(void) { return cpu_has_avx2(); }
 
 #endif

@@ -26,10 +26,13 @@ struct vg_gather {
     int nt[3];
     int64_t step[3];
     int64_t off[3][VG_GATHER_MAX_TAPS];
+    int tap0[3]; /* kernel index of tap 0 (conv gathers drop taps that only ever read padding) */
     int avx2; /* the packers may use AVX2 (set by the init functions) */
 };
 
-/* im2col of a convolution: grid vd (the conv output), taps k, stride s, pad p. */
+/* im2col of a convolution: grid vd (the conv output), taps k, stride s, pad p.
+ * Taps that read only padding for every grid point are left out: tap m of
+ * the gather is kernel index tap0 + m, nt[a] <= k[a] (possibly 0). */
 void vg_gather_init_conv(struct vg_gather *g, const float *src, int64_t C, const int64_t sd[3], const int64_t vd[3],
                          const int k[3], const int s[3], const int p[3]);
 /* Phase r of the adjoint of conv(U -> V): gathers V (sd = vd) for the points
@@ -38,6 +41,9 @@ void vg_gather_init_conv(struct vg_gather *g, const float *src, int64_t C, const
 int vg_gather_init_phase(struct vg_gather *g, const float *src, int64_t C, const int64_t vd[3],
                          const int64_t ud[3], const int k[3], const int s[3], const int p[3], const int r[3],
                          int64_t u0[3]);
+
+/* Whether this CPU runs the AVX2 paths (call before a parallel region). */
+int vg_gather_cpu_avx2(void);
 
 /* B = the gather (vg_pack_b_fn), and B = its transpose (rows j, columns k). */
 void vg_gather_pack_b(const void *ctx, float *dst, int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr);
@@ -58,6 +64,7 @@ struct vg_store_col2im {
     int64_t Cu;
     int64_t ud[3], vd[3];
     int k[3], s[3], p[3];
+    int avx2; /* may use AVX2 (set with vg_gather_cpu_avx2()) */
 };
 void vg_store_col2im_fn(const void *ctx, const float *blk, int64_t ld, int64_t i0, int64_t mc, int64_t j0,
                         int64_t nc);

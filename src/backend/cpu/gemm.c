@@ -89,7 +89,7 @@ void vg_cpu_gemm(vg_real *C, const vg_real *A, const vg_real *B, const struct vg
     if (parts > MAX_PARTS) parts = MAX_PARTS;
     if (parts < 1) parts = 1;
     double flops = 2.0 * (double)d->M * (double)d->N * (double)d->K * (double)d->batch;
-    if (flops < 2e6) parts = 1;
+    if (flops < 3e7) parts = 1; /* below ~0.3 ms a second thread costs more than it gives */
     const int64_t nr = vg_gemm_nr();
     /* Whole products per part when there are enough of them, else the
      * columns of each product split across the parts. */

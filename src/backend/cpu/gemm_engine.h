@@ -59,8 +59,9 @@ void vg_gemm_run(const struct vg_gemm_task *t, int64_t j_begin, int64_t j_end, f
  * least `floats` long, 64-byte aligned; it only grows, and lives as long as
  * the thread. Call it from the thread that called the kernel, before a
  * parallel region, and hand the pointers to the workers. NULL if out of
- * memory. Slots 0..63: engine work of part p; 64 and up: conv tables. */
-#define VG_SCRATCH_SLOTS 130
+ * memory. Slots 0..63: engine work of part p; 64 and up: conv tables and
+ * copies (conv.c, conv_igemm.c). */
+#define VG_SCRATCH_SLOTS 160
 float *vg_gemm_scratch(int slot, size_t floats);
 /* Floats of work vg_gemm_run needs for M rows and ncols columns. */
 size_t vg_gemm_work_floats(int64_t M, int64_t ncols);
