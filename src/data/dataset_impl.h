@@ -20,7 +20,7 @@ typedef struct vg_clip_rng {
     int used; /* words of buf consumed */
 } vg_clip_rng;
 
-enum { VG_RNG_TAG_SHAPES = 0x53484150u, VG_RNG_TAG_DIGITS = 0x44494749u };
+enum { VG_RNG_TAG_SHAPES = 0x53484150u, VG_RNG_TAG_DIGITS = 0x44494749u, VG_RNG_TAG_FOLDER = 0x464f4c44u };
 
 static inline void vg_clip_rng_init(vg_clip_rng *r, uint64_t seed, int64_t index, uint32_t tag) {
     r->ctr[0] = 0;
@@ -53,8 +53,9 @@ static inline int64_t vg_clip_rng_below(vg_clip_rng *r, int64_t n) {
 
 typedef struct vg_shapes vg_shapes;   /* shapes.c */
 typedef struct vg_digits vg_digits;   /* moving_mnist.c */
+typedef struct vg_video_folder vg_video_folder; /* video_folder.c */
 
-typedef enum vg_dataset_kind { VG_DS_SHAPES, VG_DS_DIGITS } vg_dataset_kind;
+typedef enum vg_dataset_kind { VG_DS_SHAPES, VG_DS_DIGITS, VG_DS_FOLDER } vg_dataset_kind;
 
 struct vg_dataset {
     vg_dataset_desc desc;
@@ -64,6 +65,8 @@ struct vg_dataset {
     char name_buf[100 * 48];
     vg_shapes *shapes;        /* kind == VG_DS_SHAPES */
     vg_digits *digits;        /* kind == VG_DS_DIGITS */
+    vg_video_folder *folder;  /* kind == VG_DS_FOLDER; sets desc.source and
+                                 desc.class_names to its own strings */
 };
 
 /* Per-source parts of vg_dataset_open / clip / close. open fills ds->desc
@@ -75,5 +78,10 @@ void vg_shapes_close(vg_dataset *ds);
 vg_status vg_digits_open(vg_dataset *ds, const vg_dataset_spec *spec, int fashion);
 void vg_digits_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
 void vg_digits_close(vg_dataset *ds);
+
+/* dir: the folder to scan. Clips can fail (files decoded on demand). */
+vg_status vg_folder_open(vg_dataset *ds, const vg_dataset_spec *spec, const char *dir);
+vg_status vg_folder_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
+void vg_folder_close(vg_dataset *ds);
 
 #endif

@@ -777,9 +777,10 @@ vg_status vg_ckpt_prune(const char *dir, int keep, int *deleted) {
 char *vg_ckpt_data_json(const vg_dataset_spec *s) {
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
-    json_t *j = json_pack("{s:s?, s:i, s:i, s:i, s:s, s:s?, s:s?, s:i, s:s}", "source", s->source, "frames", s->frames,
-                          "size", s->size, "channels", s->channels, "seed", seed, "path", s->path, "split", s->split,
-                          "num_digits", s->num_digits, "overlap", s->overlap == VG_OVERLAP_SUM ? "sum" : "max");
+    json_t *j = json_pack("{s:s?, s:i, s:i, s:i, s:s, s:s?, s:s?, s:i, s:s, s:i, s:b}", "source", s->source, "frames",
+                          s->frames, "size", s->size, "channels", s->channels, "seed", seed, "path", s->path, "split",
+                          s->split, "num_digits", s->num_digits, "overlap", s->overlap == VG_OVERLAP_SUM ? "sum" : "max",
+                          "stride", s->stride, "skip_bad", s->skip_bad != 0);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text) vg_fail(VG_ERR_NOMEM, "checkpoint: cannot describe the data set as JSON");
@@ -807,9 +808,9 @@ vg_status vg_ckpt_data_parse(const char *text, vg_dataset_spec *spec, char **own
             st = vg_fail(VG_ERR_FORMAT, "data description: '%s' is not a string", keys[i]);
     }
     if (st == VG_OK && !vals[0]) st = vg_fail(VG_ERR_FORMAT, "data description: 'source' is missing");
-    const char *ikeys[4] = {"frames", "size", "channels", "num_digits"};
-    int *ivals[4] = {&spec->frames, &spec->size, &spec->channels, &spec->num_digits};
-    for (int i = 0; i < 4 && st == VG_OK; i++) {
+    const char *ikeys[5] = {"frames", "size", "channels", "num_digits", "stride"};
+    int *ivals[5] = {&spec->frames, &spec->size, &spec->channels, &spec->num_digits, &spec->stride};
+    for (int i = 0; i < 5 && st == VG_OK; i++) {
         const json_t *v = json_object_get(j, ikeys[i]);
         if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000))
             st = vg_fail(VG_ERR_FORMAT, "data description: '%s' is not a small non-negative integer", ikeys[i]);
@@ -824,6 +825,13 @@ vg_status vg_ckpt_data_parse(const char *text, vg_dataset_spec *spec, char **own
         } else {
             st = vg_fail(VG_ERR_FORMAT, "data description: 'seed' is not a non-negative integer");
         }
+    }
+    const json_t *skip = json_object_get(j, "skip_bad");
+    if (st == VG_OK && skip) {
+        if (json_is_boolean(skip))
+            spec->skip_bad = json_is_true(skip);
+        else
+            st = vg_fail(VG_ERR_FORMAT, "data description: 'skip_bad' is not true or false");
     }
     const json_t *ov = json_object_get(j, "overlap");
     if (st == VG_OK && ov && !json_is_null(ov)) {

@@ -1,5 +1,5 @@
 /* `vidgan sample`: generates videos from a checkpoint and writes them as
- * GIFs or PNG frame folders (chosen by the output's extension), one file per
+ * GIFs, MP4s (H.264) or PNG frame folders (chosen by the output's extension), one file per
  * video or one tiled grid, optionally as walks through latent space. */
 #include <errno.h>
 #include <math.h>
@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "io/gif.h"
+#include "io/mp4.h"
 #include "io/png_frames.h"
 #include "io/video_frames.h"
 #include "options.h"
@@ -38,9 +39,13 @@ static int has_suffix(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+enum { OUT_PNG, OUT_GIF, OUT_MP4 };
+
 /* Writes one video (T, H, W, 3) to path by its kind. */
-static vg_status write_video(const char *path, int is_gif, const vg_frames *f, double fps) {
-    return is_gif ? vg_gif_write(path, f->rgb, f->T, f->H, f->W, fps, 1) : vg_png_frames_write(path, f->rgb, f->T, f->H, f->W);
+static vg_status write_video(const char *path, int kind, const vg_frames *f, double fps) {
+    if (kind == OUT_GIF) return vg_gif_write(path, f->rgb, f->T, f->H, f->W, fps, 1);
+    if (kind == OUT_MP4) return vg_mp4_write(path, f->rgb, f->T, f->H, f->W, fps);
+    return vg_png_frames_write(path, f->rgb, f->T, f->H, f->W);
 }
 
 int cmd_sample(int argc, char **argv) {
@@ -51,10 +56,10 @@ int cmd_sample(int argc, char **argv) {
         {"ckpt", OPT_STRING, &ckpt, "checkpoint to sample from (required)"},
         {"n", OPT_INT, &n, "videos to generate"},
         {"seed", OPT_INT, &seed, "latent seed: the same seed gives the same videos"},
-        {"out", OPT_STRING, &out, "output: NAME.gif (GIF) or a folder (PNG frames)"},
+        {"out", OPT_STRING, &out, "output: NAME.gif (GIF), NAME.mp4 (H.264) or a folder (PNG frames)"},
         {"grid", OPT_FLAG, &grid, "tile all videos into one video"},
         {"interp", OPT_INT, &interp, "K > 0: each video walks from latent i to i+1 in K steps (K x frames long)"},
-        {"fps", OPT_DOUBLE, &fps, "frames per second of GIFs"},
+        {"fps", OPT_DOUBLE, &fps, "frames per second of GIFs and MP4s"},
         {"no-ema", OPT_FLAG, &no_ema, "use the live generator weights instead of their moving average"},
         {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
     };
@@ -73,11 +78,13 @@ int cmd_sample(int argc, char **argv) {
         return 2;
     }
     vg_set_threads(threads);
-    int is_gif = has_suffix(out, ".gif");
-    if (!is_gif && strrchr(out, '.') && strrchr(out, '.') > strrchr(out, '/') && !has_suffix(out, "/")) {
-        fprintf(stderr, "vidgan: %s: unknown output type (use NAME.gif, or a folder for PNG frames; MP4 comes with the video I/O work)\n", out);
+    const int kind = has_suffix(out, ".gif") ? OUT_GIF : has_suffix(out, ".mp4") ? OUT_MP4 : OUT_PNG;
+    if (kind == OUT_PNG && strrchr(out, '.') && strrchr(out, '.') > strrchr(out, '/') && !has_suffix(out, "/")) {
+        fprintf(stderr, "vidgan: %s: unknown output type (use NAME.gif, NAME.mp4, or a folder for PNG frames)\n", out);
         return 2;
     }
+    if (kind == OUT_MP4 && vg_mp4_encoder_name() && strcmp(vg_mp4_encoder_name(), "libx264") != 0)
+        fprintf(stderr, "note: this FFmpeg has no libx264; MP4s are encoded with %s\n", vg_mp4_encoder_name());
     vg_train_config cfg;
     char *data_text = NULL;
     vg_trainer t = {0};
@@ -133,24 +140,24 @@ int cmd_sample(int argc, char **argv) {
     const int64_t video_numel = clip * steps;
     if (grid || n == 1) {
         st = vg_frames_grid(&frames, videos, n, m->channels, T_out, m->size, m->size, 0);
-        if (st == VG_OK) st = write_video(out, is_gif, &frames, fps);
+        if (st == VG_OK) st = write_video(out, kind, &frames, fps);
         if (st == VG_OK) fprintf(stderr, "wrote %s (%d video%s, %d frames)\n", out, n, n > 1 ? "s tiled" : "", T_out);
     } else {
-        if (!is_gif && mkdir(out, 0755) != 0 && errno != EEXIST) {
+        if (kind == OUT_PNG && mkdir(out, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "vidgan: %s: %s\n", out, strerror(errno));
             goto done;
         }
         char path[4200];
         for (int i = 0; i < n && st == VG_OK; i++) {
-            if (is_gif)
-                snprintf(path, sizeof path, "%.*s_%03d.gif", (int)(strlen(out) - 4), out, i);
+            if (kind != OUT_PNG)
+                snprintf(path, sizeof path, "%.*s_%03d%s", (int)(strlen(out) - 4), out, i, out + strlen(out) - 4);
             else
                 snprintf(path, sizeof path, "%s/video_%03d", out, i);
             vg_frames_free(&frames);
             st = vg_frames_grid(&frames, videos + i * video_numel, 1, m->channels, T_out, m->size, m->size, 1);
-            if (st == VG_OK) st = write_video(path, is_gif, &frames, fps);
+            if (st == VG_OK) st = write_video(path, kind, &frames, fps);
         }
-        if (st == VG_OK) fprintf(stderr, "wrote %d videos (%d frames each) as %s\n", n, T_out, is_gif ? "GIFs" : "PNG frame folders");
+        if (st == VG_OK) fprintf(stderr, "wrote %d videos (%d frames each) as %s\n", n, T_out, kind == OUT_GIF ? "GIFs" : kind == OUT_MP4 ? "MP4s" : "PNG frame folders");
     }
     if (st != VG_OK) {
         fprintf(stderr, "vidgan: %s\n", vg_last_error());

@@ -99,11 +99,13 @@ int cmd_train(int argc, char **argv) {
     vg_train_config_default(&cfg);
     const char *data = "shapes", *out = NULL, *loss = "nonsat", *resume = NULL, *data_path = NULL;
     int size = 32, frames = 16, channels = 0, steps = 2000, threads = 0, sample_every = 250, ckpt_every = 500;
-    int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1;
+    int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1, stride = 1, skip_bad = 0;
     double fps = 8, time_limit = 0;
     const cli_option opts[] = {
-        {"data", OPT_STRING, &data, "data set: shapes, mnist or fashion"},
+        {"data", OPT_STRING, &data, "data set: shapes, mnist, fashion, or a folder of videos (class = sub-folder)"},
         {"data-path", OPT_STRING, &data_path, "mnist: digit cache file; fashion: IDX folder (default: built-in locations)"},
+        {"stride", OPT_INT, &stride, "video folders: take every N-th frame"},
+        {"skip-bad", OPT_FLAG, &skip_bad, "video folders: skip unreadable files (listed) instead of failing"},
         {"size", OPT_INT, &size, "frame height = width (power of two)"},
         {"frames", OPT_INT, &frames, "frames per clip (power of two)"},
         {"channels", OPT_INT, &channels, "channels (0: the data set's default)"},
@@ -146,8 +148,13 @@ int cmd_train(int argc, char **argv) {
     }
     cfg.seed = (uint64_t)seed;
     char default_out[512];
-    if (!out) {
-        snprintf(default_out, sizeof default_out, "runs/%s-%dx%d", data, size, frames);
+    if (!out) { /* runs/<data set name, or the folder's last component>-<size>x<frames> */
+        char name[256];
+        snprintf(name, sizeof name, "%s", data);
+        size_t len = strlen(name);
+        while (len > 1 && name[len - 1] == '/') name[--len] = '\0';
+        const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+        snprintf(default_out, sizeof default_out, "runs/%s-%dx%d", base, size, frames);
         out = default_out;
     }
     if (make_dirs(out) != 0) {
@@ -158,7 +165,7 @@ int cmd_train(int argc, char **argv) {
     /* what to train: fresh from the options, or everything from a checkpoint */
     char *resume_path = NULL, *data_text = NULL, *spec_strings = NULL;
     vg_dataset_spec spec = {.source = data, .frames = frames, .size = size, .channels = channels,
-                            .seed = (uint64_t)seed, .path = data_path};
+                            .seed = (uint64_t)seed, .path = data_path, .stride = stride, .skip_bad = skip_bad};
     if (resume) {
         if (strcmp(resume, "auto") == 0) {
             int skipped = 0;

@@ -1,0 +1,74 @@
+/* video_folder.h — a data set of real videos: every file under a directory
+ * (recursively; hidden entries skipped) whose name ends in .mp4, .m4v,
+ * .mov, .mkv, .webm, .avi, .gif, .mpg or .mpeg (any case), opened once at
+ * vg_dataset_open to read its size, rate and frame list (in parallel).
+ *
+ * Select it with vg_dataset_spec.source = the directory's path, or
+ * source = "folder" and path = the directory. Fields used: frames (T), size
+ * (S: shorter side resized to S, centre S x S crop), channels (3, default, or
+ * 1 = BT.601 luma), seed, stride (frame step inside a clip, default 1),
+ * skip_bad.
+ *
+ * Classes: the sorted names of the first-level sub-folders that hold at least
+ * one video file (usable or not, so a broken file never renumbers the
+ * labels); label = index in that list. Videos directly in the directory form
+ * one more class named "(root)", sorted with the others. A flat folder is
+ * therefore one class.
+ *
+ * Clip i: a pure function of (seed, i). A clip needs
+ * span = (T - 1) * stride + 1 frames; video v offers frames_v - span + 1
+ * start positions, and clip i picks one of all (video, start) pairs
+ * uniformly with the clip's Philox stream (dataset_impl.h), so long videos
+ * give proportionally more clips. The nominal epoch is the number of
+ * non-overlapping clips, sum of floor(frames_v / span) (at least one per
+ * video); every index >= 0 is valid (desc.infinite = 1).
+ *
+ * Files: unreadable ones (not a video, damaged, unsupported codec, no
+ * permission) fail the open with the file's name and reason, unless
+ * skip_bad is set, in which case they are listed in the report. Videos
+ * shorter than span frames are always skipped and listed. No usable video is
+ * an error.
+ *
+ * Threads: vg_dataset_clip may run on many threads at once; each call takes
+ * an open decoder for its video from a small shared pool (a mutex guards
+ * only the pool) or opens one, so no decoder is ever used by two threads. */
+#ifndef VG_DATA_VIDEO_FOLDER_H
+#define VG_DATA_VIDEO_FOLDER_H
+
+#include <stdint.h>
+
+#include "data/dataset.h"
+
+typedef struct vg_folder_video {
+    const char *path;
+    int label;
+    int64_t frames;
+    int width, height;
+    double fps;
+    const char *codec;
+} vg_folder_video;
+
+typedef struct vg_folder_skip {
+    const char *path;
+    const char *reason;
+    int too_short; /* 1: readable but shorter than a clip; 0: unreadable */
+} vg_folder_skip;
+
+typedef struct vg_folder_report {
+    const char *root;
+    int num_videos;                /* usable */
+    const vg_folder_video *videos; /* sorted by path */
+    int64_t total_frames;          /* of the usable videos */
+    int64_t clip_span;             /* frames one clip covers */
+    int num_skipped, num_bad, num_short;
+    const vg_folder_skip *skipped; /* num_skipped = num_bad + num_short */
+} vg_folder_report;
+
+/* What the open found; NULL (with vg_last_error set) when ds is not a
+ * folder of videos. Valid until vg_dataset_close. */
+const vg_folder_report *vg_video_folder_report(const vg_dataset *ds);
+
+/* 1 if path's name ends in one of the video extensions above. */
+int vg_video_folder_is_video_name(const char *path);
+
+#endif
