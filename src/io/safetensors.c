@@ -7,6 +7,8 @@
  * error never leaves a half-written file under the final name. */
 #include "io/safetensors.h"
 
+#include "io/atomic_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -702,56 +704,16 @@ static vg_status build_header(const vg_st_writer *w, const char *path, const int
     return s;
 }
 
-static int write_all(int fd, const void *buf, size_t n) {
-    const unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t r = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            if (r == 0) errno = EIO;
-            return 0;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return 1;
-}
-
-/* fsync the directory holding path, so the rename itself is durable. */
-static int sync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? malloc((size_t)(slash - path) + 2) : dup_str(".");
-    if (!dir) {
-        errno = ENOMEM;
-        return 0;
-    }
-    if (slash) {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_CLOEXEC);
-    free(dir);
-    if (fd < 0) return 0;
-    int ok = fsync(fd) == 0 || errno == EINVAL || errno == EROFS; /* some filesystems cannot sync dirs */
-    int e = errno;
-    close(fd);
-    errno = e;
-    return ok;
-}
-
 vg_status vg_st_writer_save(const vg_st_writer *w, const char *path) {
     VG_ASSERT(w && path);
     if (w->err != VG_OK) return vg_fail(w->err, "%s: not saved: an earlier call failed: %s", path, w->err_msg);
 
     const st_wtensor **layout = malloc((size_t)(w->n ? w->n : 1) * sizeof *layout);
     int64_t *begin = malloc((size_t)(w->n ? w->n : 1) * sizeof *begin);
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen), *header = NULL;
+    char *header = NULL;
     size_t hlen = 0;
-    int fd = -1, created = 0;
     vg_status s = VG_OK;
-    if (!layout || !begin || !tmp) {
+    if (!layout || !begin) {
         s = vg_fail(VG_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
@@ -767,43 +729,19 @@ vg_status vg_st_writer_save(const vg_st_writer *w, const char *path) {
     }
     if ((s = build_header(w, path, begin, &header, &hlen)) != VG_OK) goto done;
 
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        s = vg_fail(VG_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        goto done;
-    }
-    created = 1;
+    vg_atomic_file out;
+    if ((s = vg_atomic_open(&out, path)) != VG_OK) goto done;
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    int ok = write_all(fd, len8, 8) && write_all(fd, header, hlen);
-    for (int i = 0; ok && i < w->n; i++) ok = write_all(fd, layout[i]->data, layout[i]->nbytes);
-    if (!ok) {
-        s = vg_fail(VG_ERR_IO, "%s: write to %s failed: %s", path, tmp, strerror(errno));
-        goto done;
-    }
-    if (fsync(fd) != 0) {
-        s = vg_fail(VG_ERR_IO, "%s: fsync of %s failed: %s", path, tmp, strerror(errno));
-        goto done;
-    }
-    int rc = close(fd);
-    fd = -1;
-    if (rc != 0) {
-        s = vg_fail(VG_ERR_IO, "%s: close of %s failed: %s", path, tmp, strerror(errno));
-        goto done;
-    }
-    if (rename(tmp, path) != 0) {
-        s = vg_fail(VG_ERR_IO, "%s: rename from %s failed: %s", path, tmp, strerror(errno));
-        goto done;
-    }
-    created = 0; /* renamed: nothing to clean up */
-    if (!sync_parent_dir(path))
-        s = vg_fail(VG_ERR_IO, "%s: written, but syncing its directory failed: %s", path, strerror(errno));
+    s = vg_atomic_write(&out, len8, 8);
+    if (s == VG_OK) s = vg_atomic_write(&out, header, hlen);
+    for (int i = 0; s == VG_OK && i < w->n; i++) s = vg_atomic_write(&out, layout[i]->data, layout[i]->nbytes);
+    if (s == VG_OK)
+        s = vg_atomic_commit(&out);
+    else
+        vg_atomic_abort(&out);
 done:
-    if (fd >= 0) close(fd);
-    if (created) unlink(tmp);
     free(header);
-    free(tmp);
     free(begin);
     free(layout);
     return s;

@@ -63,11 +63,8 @@ vg_status vg_frames_tile(uint8_t *out, const uint8_t *tiles, int N, int T, int H
  * out with vg_frames_free. */
 vg_status vg_frames_grid(vg_frames *out, const float *x, int N, int C, int T, int H, int W, int cols);
 
-/* Write len bytes to path atomically: a temporary file next to it
- * (path.tmp.PID.N, created with O_EXCL), fsync, rename over path, fsync of
- * the directory. On any error the temporary file is removed and an
- * existing file at path is left untouched; the message names path and the
- * reason. */
-vg_status vg_file_write_atomic(const char *path, const void *data, size_t len);
+/* vg_file_write_atomic (writing a buffer whole or not at all) lives in
+ * io/atomic_file.h, included here for the writers that use both. */
+#include "io/atomic_file.h"
 
 #endif

@@ -17,7 +17,7 @@ mkdir -p "$out/corpus"
 $CC -std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
     -o "$out/fuzz_safetensors" \
-    tests/fuzz/fuzz_safetensors.c src/io/safetensors.c src/core/status.c -ljansson -lm
+    tests/fuzz/fuzz_safetensors.c src/io/safetensors.c src/io/atomic_file.c src/core/status.c -ljansson -lm
 # -rss_limit_mb bounds memory: the reader may legitimately allocate a copy of
 # the input plus a header's worth of entries, nothing proportional to claims.
 "$out/fuzz_safetensors" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
