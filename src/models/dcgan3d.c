@@ -28,6 +28,18 @@ static vg_status check_config(const vg_dcgan3d_config *c) {
         return vg_fail(VG_ERR_INVALID, "dcgan3d: base widths must be in [1, 1024], got g %d, d %d", c->g_base, c->d_base);
     if (ilog2(c->size / 4) > VG_DCGAN3D_MAX_STAGES)
         return vg_fail(VG_ERR_INVALID, "dcgan3d: size %d needs more than %d stages", c->size, VG_DCGAN3D_MAX_STAGES);
+    /* Bound the parameter count before anything is allocated (a checkpoint's
+     * configuration comes from outside): the widest conv of G and of D has
+     * base * 2^(S-1) channels on one side. */
+    const int S = ilog2(c->size / 4);
+    int64_t wide_g = (int64_t)c->g_base << (S - 1), wide_d = (int64_t)c->d_base << (S - 1), total = 0;
+    total += (int64_t)c->z_dim * wide_g * 64; /* an upper bound of each layer: kernels have <= 64 taps */
+    for (int64_t w = wide_g; w >= 2; w /= 2) total += w * (w / 2) * 64;
+    for (int64_t w = wide_d; w >= 2; w /= 2) total += w * (w / 2) * 64;
+    total += (int64_t)(wide_d + c->g_base + c->d_base) * 64 * 3;
+    if (total > ((int64_t)1 << 30))
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: widths g %d, d %d at size %d give about %lld parameters (limit %lld)",
+                       c->g_base, c->d_base, c->size, (long long)total, (long long)1 << 30);
     return VG_OK;
 }
 
