@@ -1,6 +1,6 @@
 /* dataset.c — the vg_dataset interface (dataset.h): argument checks,
  * defaults, dispatch to the sources (shapes.c, moving_mnist.c,
- * video_folder.c) and batches filled in parallel. The sources own the recipes; this file owns the
+ * video_folder.c, npy_source.c) and batches filled in parallel. The sources own the recipes; this file owns the
  * contract: clips are pure functions of (seed, index), so a batch is the same
  * for any thread count and any clip can be regenerated. */
 #include <stdlib.h>
@@ -43,9 +43,13 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     } else if (which < 0 && stat(spec.source, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         folder = spec.source;
     }
-    if (which < 0 && !folder)
+    /* a NumPy array of videos: source = a path ending in .npy */
+    const char *npy = NULL;
+    size_t sl = strlen(spec.source);
+    if (which < 0 && !folder && sl > 4 && strcmp(spec.source + sl - 4, ".npy") == 0) npy = spec.source;
+    if (which < 0 && !folder && !npy)
         return vg_fail(VG_ERR_INVALID,
-                       "unknown data set \"%s\": expected shapes, mnist, fashion, or a directory of videos (no such directory)",
+                       "unknown data set \"%s\": expected shapes, mnist, fashion, a directory of videos (no such directory) or a .npy file",
                        spec.source);
 
     vg_dataset *ds = calloc(1, sizeof *ds);
@@ -57,7 +61,10 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     ds->desc.infinite = 1;
     ds->desc.class_names = ds->names;
     vg_status st;
-    if (folder) {
+    if (npy) {
+        ds->kind = VG_DS_NPY;
+        st = vg_npy_source_open(ds, &spec, npy);
+    } else if (folder) {
         ds->kind = VG_DS_FOLDER;
         st = vg_folder_open(ds, &spec, folder);
     } else if (which == 0) {
@@ -82,6 +89,7 @@ void vg_dataset_close(vg_dataset *ds) {
     if (!ds) return;
     if (ds->kind == VG_DS_SHAPES) vg_shapes_close(ds);
     else if (ds->kind == VG_DS_FOLDER) vg_folder_close(ds);
+    else if (ds->kind == VG_DS_NPY) vg_npy_source_close(ds);
     else vg_digits_close(ds);
     free(ds);
 }
@@ -94,6 +102,7 @@ int64_t vg_dataset_clip_numel(const vg_dataset *ds) {
 
 static vg_status clip_any(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
     if (ds->kind == VG_DS_FOLDER) return vg_folder_clip(ds, index, out, label);
+    if (ds->kind == VG_DS_NPY) return vg_npy_source_clip(ds, index, out, label);
     if (ds->kind == VG_DS_SHAPES) vg_shapes_clip(ds, index, out, label);
     else vg_digits_clip(ds, index, out, label);
     return VG_OK;

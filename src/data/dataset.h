@@ -11,6 +11,11 @@
  *              its sub-folders (video_folder.h): source = the directory's
  *              path (a built-in name wins: write ./shapes for a folder of
  *              that name), or source = "folder" with path = the directory
+ *   a .npy     an array of videos in a NumPy file (source = its path, ending
+ *              in .npy; layout in npy_layout): uint8 in [0, 255] or float in
+ *              [0, 1]; clip i = video i mod N, its first T frames, resized to
+ *              size x size (area average when shrinking, nearest when
+ *              growing); one class. The file is memory-mapped.
  *
  * Clip `index` is a pure function of (seed, index): clips can be regenerated
  * at will (reproducible training, resume at any step) and a dataset is
@@ -52,6 +57,11 @@ typedef struct vg_dataset_spec {
     int stride;         /* frame step inside a clip; 0 = 1 */
     int skip_bad;       /* 1: skip files that cannot be read (listed by
                            vg_video_folder_report) instead of failing */
+    /* a .npy file (source = a path ending in .npy; npy_source.c) only:
+       "NTHW" (4-D (N, T, H, W) or 5-D (N, T, H, W, C); the default),
+       "NTHWC" (the same) or "TNHW" (4-D (T, N, H, W): Moving MNIST's
+       mnist_test_seq.npy). NULL = "NTHW" */
+    const char *npy_layout;
 } vg_dataset_spec;
 
 typedef struct vg_dataset_desc {

@@ -54,8 +54,9 @@ static inline int64_t vg_clip_rng_below(vg_clip_rng *r, int64_t n) {
 typedef struct vg_shapes vg_shapes;   /* shapes.c */
 typedef struct vg_digits vg_digits;   /* moving_mnist.c */
 typedef struct vg_video_folder vg_video_folder; /* video_folder.c */
+typedef struct vg_npy_source vg_npy_source;     /* npy_source.c */
 
-typedef enum vg_dataset_kind { VG_DS_SHAPES, VG_DS_DIGITS, VG_DS_FOLDER } vg_dataset_kind;
+typedef enum vg_dataset_kind { VG_DS_SHAPES, VG_DS_DIGITS, VG_DS_FOLDER, VG_DS_NPY } vg_dataset_kind;
 
 struct vg_dataset {
     vg_dataset_desc desc;
@@ -67,6 +68,7 @@ struct vg_dataset {
     vg_digits *digits;        /* kind == VG_DS_DIGITS */
     vg_video_folder *folder;  /* kind == VG_DS_FOLDER; sets desc.source and
                                  desc.class_names to its own strings */
+    vg_npy_source *npy;       /* kind == VG_DS_NPY; sets desc.source */
 };
 
 /* Per-source parts of vg_dataset_open / clip / close. open fills ds->desc
@@ -83,5 +85,10 @@ void vg_digits_close(vg_dataset *ds);
 vg_status vg_folder_open(vg_dataset *ds, const vg_dataset_spec *spec, const char *dir);
 vg_status vg_folder_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
 void vg_folder_close(vg_dataset *ds);
+
+/* path: the .npy file (spec->source). Clips fail only on a bad index. */
+vg_status vg_npy_source_open(vg_dataset *ds, const vg_dataset_spec *spec, const char *path);
+vg_status vg_npy_source_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
+void vg_npy_source_close(vg_dataset *ds);
 
 #endif

@@ -777,10 +777,11 @@ vg_status vg_ckpt_prune(const char *dir, int keep, int *deleted) {
 char *vg_ckpt_data_json(const vg_dataset_spec *s) {
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
-    json_t *j = json_pack("{s:s?, s:i, s:i, s:i, s:s, s:s?, s:s?, s:i, s:s, s:i, s:b}", "source", s->source, "frames",
-                          s->frames, "size", s->size, "channels", s->channels, "seed", seed, "path", s->path, "split",
-                          s->split, "num_digits", s->num_digits, "overlap", s->overlap == VG_OVERLAP_SUM ? "sum" : "max",
-                          "stride", s->stride, "skip_bad", s->skip_bad != 0);
+    json_t *j = json_pack("{s:s?, s:i, s:i, s:i, s:s, s:s?, s:s?, s:i, s:s, s:i, s:b, s:s?}", "source", s->source,
+                          "frames", s->frames, "size", s->size, "channels", s->channels, "seed", seed, "path", s->path,
+                          "split", s->split, "num_digits", s->num_digits, "overlap",
+                          s->overlap == VG_OVERLAP_SUM ? "sum" : "max", "stride", s->stride, "skip_bad", s->skip_bad != 0,
+                          "npy_layout", s->npy_layout);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text) vg_fail(VG_ERR_NOMEM, "checkpoint: cannot describe the data set as JSON");
@@ -796,11 +797,11 @@ vg_status vg_ckpt_data_parse(const char *text, vg_dataset_spec *spec, char **own
         json_decref(j);
         return vg_fail(VG_ERR_FORMAT, "data description: not a JSON object (%s)", j ? "wrong type" : err.text);
     }
-    const char *keys[3] = {"source", "path", "split"};
-    const char *vals[3] = {NULL, NULL, NULL};
+    const char *keys[4] = {"source", "path", "split", "npy_layout"};
+    const char *vals[4] = {NULL, NULL, NULL, NULL};
     size_t total = 0;
     vg_status st = VG_OK;
-    for (int i = 0; i < 3 && st == VG_OK; i++) {
+    for (int i = 0; i < 4 && st == VG_OK; i++) {
         const json_t *v = json_object_get(j, keys[i]);
         if (v && json_is_string(v))
             vals[i] = json_string_value(v), total += strlen(vals[i]) + 1;
@@ -846,9 +847,9 @@ vg_status vg_ckpt_data_parse(const char *text, vg_dataset_spec *spec, char **own
     char *block = NULL;
     if (st == VG_OK && !(block = malloc(total ? total : 1))) st = vg_fail(VG_ERR_NOMEM, "out of memory");
     if (st == VG_OK) {
-        const char **dst[3] = {&spec->source, &spec->path, &spec->split};
+        const char **dst[4] = {&spec->source, &spec->path, &spec->split, &spec->npy_layout};
         char *q = block;
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             if (vals[i]) {
                 size_t len = strlen(vals[i]) + 1;
                 memcpy(q, vals[i], len);

@@ -97,12 +97,13 @@ static vg_status save_checkpoint(vg_trainer *t, const char *out, const char *dat
 int cmd_train(int argc, char **argv) {
     vg_train_config cfg;
     vg_train_config_default(&cfg);
-    const char *data = "shapes", *out = NULL, *loss = "nonsat", *resume = NULL, *data_path = NULL;
+    const char *data = "shapes", *out = NULL, *loss = "nonsat", *resume = NULL, *data_path = NULL, *npy_layout = NULL;
     int size = 32, frames = 16, channels = 0, steps = 2000, threads = 0, sample_every = 250, ckpt_every = 500;
     int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1, stride = 1, skip_bad = 0;
     double fps = 8, time_limit = 0;
     const cli_option opts[] = {
-        {"data", OPT_STRING, &data, "data set: shapes, mnist, fashion, or a folder of videos (class = sub-folder)"},
+        {"data", OPT_STRING, &data, "data set: shapes, mnist, fashion, a folder of videos (class = sub-folder) or a .npy file"},
+        {"npy-layout", OPT_STRING, &npy_layout, ".npy data: NTHW[C] (default) or TNHW (Moving MNIST's mnist_test_seq.npy)"},
         {"data-path", OPT_STRING, &data_path, "mnist: digit cache file; fashion: IDX folder (default: built-in locations)"},
         {"stride", OPT_INT, &stride, "video folders: take every N-th frame"},
         {"skip-bad", OPT_FLAG, &skip_bad, "video folders: skip unreadable files (listed) instead of failing"},
@@ -165,7 +166,8 @@ int cmd_train(int argc, char **argv) {
     /* what to train: fresh from the options, or everything from a checkpoint */
     char *resume_path = NULL, *data_text = NULL, *spec_strings = NULL;
     vg_dataset_spec spec = {.source = data, .frames = frames, .size = size, .channels = channels,
-                            .seed = (uint64_t)seed, .path = data_path, .stride = stride, .skip_bad = skip_bad};
+                            .seed = (uint64_t)seed, .path = data_path, .stride = stride, .skip_bad = skip_bad,
+                            .npy_layout = npy_layout};
     if (resume) {
         if (strcmp(resume, "auto") == 0) {
             int skipped = 0;

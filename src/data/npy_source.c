@@ -1,0 +1,160 @@
+/* npy_source.c — a data set read from a NumPy .npy array of videos
+ * (dataset.h): source = the file's path (ending in .npy), layout in
+ * spec->npy_layout:
+ *   "NTHW" / "NTHWC" (default)  (N, T, H, W) or (N, T, H, W, C), C 1 or 3
+ *   "TNHW"                      (T, N, H, W), e.g. Moving MNIST's
+ *                               mnist_test_seq.npy (20, 10000, 64, 64)
+ * Pixels: uint8 in [0, 255] or float (f4 / f8) in [0, 1], mapped to [-1, 1]
+ * (floats clamped, NaN -> -1). Clip i is video i mod N, its first T frames
+ * (T above the file's frame count is an error at open). Frames are resized
+ * to size x size when the file's H x W differs: each axis independently, an
+ * area average over the source pixels of the output cell when shrinking,
+ * nearest when growing (so integer factors are exact box filters). Output
+ * channels: the file's by default; 3 from a 1-channel file replicates the
+ * grey, 1 from a 3-channel file is luma (0.299 R + 0.587 G + 0.114 B).
+ * The file is memory-mapped and read-only: clips from any number of threads. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/checked.h"
+#include "core/status.h"
+#include "data/dataset_impl.h"
+#include "io/npy.h"
+
+struct vg_npy_source {
+    vg_npy *f;
+    char *path;
+    int tnhw;          /* 1: (T, N, H, W) */
+    int64_t N, Tf, H, W;
+    int Cf, C, T, S;   /* file / output channels, clip frames, output size */
+    int64_t *x0, *x1, *y0, *y1; /* source ranges [a, b) per output column / row */
+};
+
+/* Source range of output cell o of S over n source pixels. */
+static void cell_range(int64_t n, int S, int o, int64_t *a, int64_t *b) {
+    if (n >= S) { /* shrinking (or equal): every source pixel whose index maps into the cell */
+        *a = (int64_t)o * n / S;
+        *b = (int64_t)(o + 1) * n / S;
+        if (*b <= *a) *b = *a + 1;
+    } else { /* growing: nearest, by the cell centre */
+        int64_t s = (int64_t)((2 * (int64_t)o + 1) * n / (2 * (int64_t)S));
+        *a = s;
+        *b = s + 1;
+    }
+}
+
+vg_status vg_npy_source_open(vg_dataset *ds, const vg_dataset_spec *spec, const char *path) {
+    vg_npy_source *P = calloc(1, sizeof *P);
+    if (!P) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", path);
+    ds->npy = P;
+    if (!(P->path = strdup(path))) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", path);
+    ds->desc.source = P->path;
+    const char *layout = spec->npy_layout ? spec->npy_layout : "NTHW";
+    if (strcmp(layout, "TNHW") == 0) P->tnhw = 1;
+    else if (strcmp(layout, "NTHW") != 0 && strcmp(layout, "NTHWC") != 0)
+        return vg_fail(VG_ERR_INVALID, "%s: npy layout \"%s\": expected NTHW, NTHWC or TNHW", path, layout);
+    vg_status st = vg_npy_open(&P->f, path);
+    if (st != VG_OK) return st;
+    const int nd = vg_npy_ndim(P->f);
+    const int64_t *sh = vg_npy_shape(P->f);
+    if (P->tnhw) {
+        if (nd != 4)
+            return vg_fail(VG_ERR_INVALID, "%s: layout TNHW needs a 4-D array (T, N, H, W), the file has %d dimensions", path, nd);
+        P->Tf = sh[0], P->N = sh[1], P->H = sh[2], P->W = sh[3], P->Cf = 1;
+    } else {
+        if (nd != 4 && nd != 5)
+            return vg_fail(VG_ERR_INVALID, "%s: layout %s needs a 4-D (N, T, H, W) or 5-D (N, T, H, W, C) array, the file has %d dimensions",
+                           path, layout, nd);
+        P->N = sh[0], P->Tf = sh[1], P->H = sh[2], P->W = sh[3];
+        if (nd == 5 && sh[4] != 1 && sh[4] != 3)
+            return vg_fail(VG_ERR_INVALID, "%s: %lld channels (last axis): expected 1 or 3", path, (long long)sh[4]);
+        P->Cf = nd == 5 ? (int)sh[4] : 1;
+    }
+    if (P->N < 1 || P->H < 1 || P->W < 1)
+        return vg_fail(VG_ERR_INVALID, "%s: the array holds no videos or empty frames (N %lld, H %lld, W %lld)", path,
+                       (long long)P->N, (long long)P->H, (long long)P->W);
+    P->T = spec->frames;
+    P->S = spec->size;
+    if (P->T > P->Tf)
+        return vg_fail(VG_ERR_INVALID, "%s: clips of %d frames, but the videos have only %lld", path, P->T, (long long)P->Tf);
+    P->C = spec->channels ? spec->channels : P->Cf;
+    if (P->C != 1 && P->C != 3) return vg_fail(VG_ERR_INVALID, "%s: channels %d: expected 1 or 3", path, spec->channels);
+    P->x0 = malloc((size_t)P->S * sizeof *P->x0);
+    P->x1 = malloc((size_t)P->S * sizeof *P->x1);
+    P->y0 = malloc((size_t)P->S * sizeof *P->y0);
+    P->y1 = malloc((size_t)P->S * sizeof *P->y1);
+    if (!P->x0 || !P->x1 || !P->y0 || !P->y1) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", path);
+    for (int o = 0; o < P->S; o++) {
+        cell_range(P->W, P->S, o, &P->x0[o], &P->x1[o]);
+        cell_range(P->H, P->S, o, &P->y0[o], &P->y1[o]);
+    }
+    int64_t frame;
+    if (!vg_shape_numel(3, (int64_t[]){P->H, P->W, P->Cf}, &frame) || frame > ((int64_t)1 << 40))
+        return vg_fail(VG_ERR_NOMEM, "%s: frames too large", path);
+    ds->desc.channels = P->C;
+    ds->desc.num_classes = 1;
+    snprintf(ds->name_buf, sizeof ds->name_buf, "video");
+    ds->names[0] = ds->name_buf;
+    ds->desc.size = P->N;
+    ds->desc.infinite = 1;
+    return VG_OK;
+}
+
+void vg_npy_source_close(vg_dataset *ds) {
+    vg_npy_source *P = ds->npy;
+    if (!P) return;
+    vg_npy_close(P->f);
+    free(P->x0);
+    free(P->x1);
+    free(P->y0);
+    free(P->y1);
+    free(P->path);
+    free(P);
+    ds->npy = NULL;
+}
+
+vg_status vg_npy_source_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
+    const vg_npy_source *P = ds->npy;
+    const int64_t n = index % P->N;
+    const int64_t plane_in = P->H * P->W * P->Cf;
+    const size_t plane = (size_t)P->S * P->S;
+    const float scale = vg_npy_dtype_of(P->f) == VG_NPY_U8 ? 1.0f / 255.0f : 1.0f;
+    float *buf = malloc((size_t)plane_in * sizeof *buf);
+    if (!buf) return vg_fail(VG_ERR_NOMEM, "%s: out of memory for a frame", P->path);
+    for (int t = 0; t < P->T; t++) {
+        const int64_t frame = P->tnhw ? (int64_t)t * P->N + n : n * P->Tf + t;
+        vg_status st = vg_npy_read_f32(P->f, frame * plane_in, plane_in, buf);
+        if (st != VG_OK) {
+            free(buf);
+            return st;
+        }
+        for (int y = 0; y < P->S; y++)
+            for (int x = 0; x < P->S; x++) {
+                double acc[3] = {0, 0, 0};
+                for (int64_t sy = P->y0[y]; sy < P->y1[y]; sy++)
+                    for (int64_t sx = P->x0[x]; sx < P->x1[x]; sx++) {
+                        const float *px = buf + (sy * P->W + sx) * P->Cf;
+                        for (int c = 0; c < P->Cf; c++) acc[c] += px[c];
+                    }
+                const double inv = 1.0 / (double)((P->y1[y] - P->y0[y]) * (P->x1[x] - P->x0[x]));
+                float v[3];
+                for (int c = 0; c < P->Cf; c++) {
+                    float u = (float)(acc[c] * inv) * scale; /* in [0, 1] */
+                    u = 2.0f * u - 1.0f;
+                    v[c] = u > 1.0f ? 1.0f : u >= -1.0f ? u : -1.0f; /* NaN -> -1 */
+                }
+                const size_t p = (size_t)y * P->S + x;
+                if (P->C == P->Cf) {
+                    for (int c = 0; c < P->C; c++) out[((size_t)c * P->T + t) * plane + p] = v[c];
+                } else if (P->C == 3) { /* grey -> RGB */
+                    for (int c = 0; c < 3; c++) out[((size_t)c * P->T + t) * plane + p] = v[0];
+                } else { /* RGB -> luma */
+                    out[(size_t)t * plane + p] = 0.299f * v[0] + 0.587f * v[1] + 0.114f * v[2];
+                }
+            }
+    }
+    free(buf);
+    if (label) *label = 0;
+    return VG_OK;
+}
