@@ -13,33 +13,9 @@
 
 #include "io/safetensors.h"
 #include "test.h"
+#include "cli_run.h"
 
-static char vidgan[512], tmp[256];
 static const char *SMALL = "--size 16 --frames 8 --g-base 8 --d-base 8 --z-dim 16 --batch 4 --sample-n 4 --threads 2";
-
-/* Runs a shell command; returns its exit status (or 128 + signal). Output
- * goes to tmp/out.txt. */
-static int run(const char *fmt, ...) {
-    char cmd[2048], full[2400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "(%s) > %s/out.txt 2>&1", cmd, tmp);
-    int rc = system(full);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
-}
-
-static int output_has(const char *needle) {
-    char path[300], buf[8192];
-    snprintf(path, sizeof path, "%s/out.txt", tmp);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, needle) != NULL;
-}
 
 static int exists(const char *fmt, ...) {
     char path[1024];
@@ -123,11 +99,7 @@ static void check_signal(int sig, int want_rc) {
 
 int main(int argc, char **argv) {
     (void)argc;
-    const char *slash = strrchr(argv[0], '/');
-    int dir_len = slash ? (int)(slash - argv[0]) : 0;
-    snprintf(vidgan, sizeof vidgan, "%.*s/../vidgan", dir_len, slash ? argv[0] : ".");
-    snprintf(tmp, sizeof tmp, "/tmp/vidgan_cli_XXXXXX");
-    if (!mkdtemp(tmp)) {
+    if (!cli_setup(argv[0], "cli")) {
         CHECK(0, "mkdtemp");
         TEST_END();
     }

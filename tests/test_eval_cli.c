@@ -9,31 +9,8 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "cli_run.h"
 
-static char vidgan[512], tmp[256];
-
-/* Runs a shell command; returns its exit status. Output goes to tmp/out.txt. */
-static int run(const char *fmt, ...) {
-    char cmd[2048], full[2400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "(%s) > %s/out.txt 2>&1", cmd, tmp);
-    int rc = system(full);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
-}
-
-static int output_has(const char *needle) {
-    char path[300], buf[16384];
-    snprintf(path, sizeof path, "%s/out.txt", tmp);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, needle) != NULL;
-}
 
 /* A number at "a.b" in a JSON object, NAN when absent. */
 static double jnum(json_t *root, const char *a, const char *b) {
@@ -44,11 +21,7 @@ static double jnum(json_t *root, const char *a, const char *b) {
 
 int main(int argc, char **argv) {
     (void)argc;
-    const char *slash = strrchr(argv[0], '/');
-    int dir_len = slash ? (int)(slash - argv[0]) : 0;
-    snprintf(vidgan, sizeof vidgan, "%.*s/../vidgan", dir_len, slash ? argv[0] : ".");
-    snprintf(tmp, sizeof tmp, "/tmp/vidgan_eval_XXXXXX");
-    if (!mkdtemp(tmp)) {
+    if (!cli_setup(argv[0], "eval")) {
         CHECK(0, "mkdtemp");
         TEST_END();
     }

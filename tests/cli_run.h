@@ -1,0 +1,51 @@
+/* cli_run.h — running the vidgan binary from a test, as a user would: the
+ * binary of the same build as the test (<build>/tests/test_x ->
+ * <build>/vidgan, so the sanitizer build checks the sanitized CLI), a
+ * scratch folder, shell commands with their output captured, and a look
+ * into that output. Header-only; include after test.h. */
+#ifndef VG_TEST_CLI_RUN_H
+#define VG_TEST_CLI_RUN_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char vidgan[512], tmp[256];
+
+/* Finds the binary from argv[0] and makes the scratch folder; 0 on failure. */
+static inline int cli_setup(const char *argv0, const char *name) {
+    const char *slash = strrchr(argv0, '/');
+    int dir_len = slash ? (int)(slash - argv0) : 0;
+    snprintf(vidgan, sizeof vidgan, "%.*s/../vidgan", dir_len, slash ? argv0 : ".");
+    snprintf(tmp, sizeof tmp, "/tmp/vidgan_%s_XXXXXX", name);
+    return mkdtemp(tmp) != NULL;
+}
+
+/* Runs a shell command; returns its exit status (or 128 + signal). Its
+ * output goes to tmp/out.txt. */
+static inline int run(const char *fmt, ...) {
+    char cmd[2048], full[2400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "(%s) > %s/out.txt 2>&1", cmd, tmp);
+    int rc = system(full);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
+}
+
+/* 1 if the last command's output contains needle. */
+static inline int output_has(const char *needle) {
+    char path[300], buf[16384];
+    snprintf(path, sizeof path, "%s/out.txt", tmp);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+#endif
