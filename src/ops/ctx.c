@@ -186,9 +186,8 @@ static void give_free_grad(vg_ctx *ctx, vg_real *ptr, int64_t numel) {
     ctx->free_grads[ctx->n_free++] = (struct vg_free_grad){ptr, numel};
 }
 
-vg_tensor *vg_op_output_inplace(vg_ctx *ctx, const char *op, vg_tensor *x, vg_backward_fn bw) {
-    if (x->is_param || x->is_leaf_input)
-        return vg_op_fail(ctx, VG_ERR_INVALID, op, "in-place op on a %s", x->is_param ? "parameter" : "leaf input that requires grad");
+/* A record with x's shape that shares x's memory (no autograd links). */
+static vg_tensor *view_record(vg_ctx *ctx, const char *op, const vg_tensor *x) {
     vg_tensor *t = vg_op_saved(ctx, op, sizeof *t);
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
@@ -198,6 +197,14 @@ vg_tensor *vg_op_output_inplace(vg_ctx *ctx, const char *op, vg_tensor *x, vg_ba
     t->data = x->data;
     t->ctx = ctx;
     t->op_name = op;
+    return t;
+}
+
+vg_tensor *vg_op_output_inplace(vg_ctx *ctx, const char *op, vg_tensor *x, vg_backward_fn bw) {
+    if (x->is_param || x->is_leaf_input)
+        return vg_op_fail(ctx, VG_ERR_INVALID, op, "in-place op on a %s", x->is_param ? "parameter" : "leaf input that requires grad");
+    vg_tensor *t = view_record(ctx, op, x);
+    if (!t) return NULL;
     if (ctx->grad_enabled && x->requires_grad && bw) {
         t->src[0] = x;
         t->backward = bw;
@@ -231,16 +238,7 @@ vg_tensor *vg_tensor_new(vg_ctx *ctx, int ndim, const int64_t *shape, int requir
 
 vg_tensor *vg_detach(vg_ctx *ctx, vg_tensor *x) {
     if (!vg_op_inputs_ok(ctx, "detach", 1, &x)) return NULL;
-    vg_tensor *t = vg_op_saved(ctx, "detach", sizeof *t);
-    if (!t) return NULL;
-    memset(t, 0, sizeof *t);
-    t->ndim = x->ndim;
-    memcpy(t->shape, x->shape, sizeof t->shape);
-    t->numel = x->numel;
-    t->data = x->data;
-    t->ctx = ctx;
-    t->op_name = "detach";
-    return t;
+    return view_record(ctx, "detach", x);
 }
 
 vg_tensor *vg_tensor_zeros(vg_ctx *ctx, int ndim, const int64_t *shape, int requires_grad) {
