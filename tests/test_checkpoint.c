@@ -753,6 +753,23 @@ static void test_prune(const vg_dataset *ds, const char *good) {
         CHECK(access(p, F_OK) != 0, "prune kept %s", gone[i]);
         free(p);
     }
+    /* a temporary whose writer died is removed; one of a live writer (this
+     * process) stays */
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0);
+    char dead_name[96], live_name[96];
+    snprintf(dead_name, sizeof dead_name, "ckpt-00000002.safetensors.tmp.%ld.0", (long)child);
+    snprintf(live_name, sizeof live_name, "ckpt-00000002.safetensors.tmp.%ld.0", (long)getpid());
+    char *dead_tmp = path_in(dir, dead_name), *live_tmp = path_in(dir, live_name);
+    write_all(dead_tmp, "partial", 7);
+    write_all(live_tmp, "partial", 7);
+    CHECK(vg_ckpt_prune(dir, 2, &deleted) == VG_OK, "prune: %s", vg_last_error());
+    CHECK(access(dead_tmp, F_OK) != 0, "prune kept a dead writer's temporary %s", dead_name);
+    CHECK(access(live_tmp, F_OK) == 0, "prune deleted a live writer's temporary %s", live_name);
+    unlink(live_tmp);
+    free(dead_tmp);
+    free(live_tmp);
     /* fewer valid than keep: nothing goes */
     CHECK(vg_ckpt_prune(dir, 5, &deleted) == VG_OK && deleted == 0, "prune keep 5 deleted %d", deleted);
     CHECK(vg_ckpt_prune(dir, 1, &deleted) == VG_OK && deleted == 1, "prune keep 1 deleted %d", deleted);
