@@ -169,9 +169,21 @@ static void test_opencv_samples(void) {
     if (!ds) return;
     const vg_folder_report *r = vg_video_folder_report(ds);
     CHECK(r->num_videos >= 3, "expected vtest.avi, Megamind.avi and tree.avi, found %d videos", r->num_videos);
-    for (int i = 0; i < r->num_videos; i++)
+    for (int i = 0; i < r->num_videos; i++) {
         printf("  %s: %dx%d, %lld frames, %s\n", r->videos[i].path, r->videos[i].width, r->videos[i].height,
                (long long)r->videos[i].frames, r->videos[i].codec);
+        /* ffprobe's count of decoded frames agrees */
+        char cmd[1024], outb[64] = "";
+        snprintf(cmd, sizeof cmd, "ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 '%s'",
+                 r->videos[i].path);
+        FILE *p = popen(cmd, "r");
+        if (p) {
+            if (!fgets(outb, sizeof outb, p)) outb[0] = 0;
+            pclose(p);
+        }
+        CHECK(atoll(outb) == r->videos[i].frames, "%s: %lld frames, ffprobe counts %s", r->videos[i].path,
+              (long long)r->videos[i].frames, outb);
+    }
     float *x = malloc((size_t)6 * vg_dataset_clip_numel(ds) * sizeof *x);
     CHECK(vg_dataset_batch(ds, 0, 6, x, NULL) == VG_OK, "opencv clips: %s", vg_last_error());
     free(x);
