@@ -7,6 +7,11 @@
 # Every src/**/*.c is part of the library. Tests: tests/test_*.c link the
 # float library; tests/grad_*.c link a double-precision build of the engine
 # (-DVG_REAL_F64) for central-difference gradient checks.
+#
+# The CUDA backend (src/backend/cuda/*.cu) is built whenever nvcc is found
+# (CUDA=auto, the default; CUDA=1 insists, CUDA=0 leaves it out), for
+# CUDA_ARCH (default 90: H100/H200 code plus PTX that newer cards compile at
+# load time). Without a GPU at run time the library still works on the CPU.
 
 CC      ?= cc
 BUILD   ?= build
@@ -18,14 +23,31 @@ CFLAGS  := -std=c11 $(OPT) -g $(WARN) -fopenmp -fPIC -D_DEFAULT_SOURCE -Iinclude
 LDLIBS  := -fopenmp -lavformat -lavcodec -lswscale -lavutil -ljansson -lpng -lz -lm $(EXTRA_LDLIBS)
 
 LIB_SRC := $(shell find src -name '*.c' -not -path 'src/backend/cuda/*' | sort)
-F64_SRC := $(filter src/core/% src/ops/% src/backend/cpu/% src/nn/%,$(LIB_SRC))
+F64_SRC := $(filter src/core/% src/ops/% src/backend/cpu/% src/backend/registry.c src/nn/%,$(LIB_SRC))
+
+CUDA_HOME ?= /usr/local/cuda
+NVCC      ?= $(CUDA_HOME)/bin/nvcc
+CUDA      ?= auto
+CUDA_ARCH ?= 90
+CUDA_ON   := $(if $(filter auto,$(CUDA)),$(if $(wildcard $(NVCC)),1,0),$(CUDA))
+ifeq ($(CUDA_ON),1)
+  CU_SRC := $(sort $(wildcard src/backend/cuda/*.cu))
+  NVCCFLAGS := -std=c++17 -O2 -lineinfo -arch=sm_$(CUDA_ARCH) --fmad=false -DVG_HAVE_CUDA -Iinclude -Isrc \
+               -Xcompiler -fPIC,-Wall,-Wextra $(EXTRA_NVCCFLAGS)
+  CFLAGS  += -DVG_HAVE_CUDA
+  LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,--disable-new-dtags,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
+  $(info vidgan: CUDA backend on ($(NVCC), sm_$(CUDA_ARCH)); CUDA=0 leaves it out)
+else
+  CU_SRC :=
+  $(info vidgan: CUDA backend off (no $(NVCC); CUDA_HOME=... or CUDA=1 to insist))
+endif
 CLI_SRC := $(shell find tools/vidgan -name '*.c' 2>/dev/null | sort)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 GRAD_SRC := $(sort $(wildcard tests/grad_*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 HEADERS := $(shell find include src tests -name '*.h')
 
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
 F64_OBJ := $(F64_SRC:%.c=$(BUILD)/f64/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -38,6 +60,10 @@ all: $(BUILD)/libvidgan.a $(BUILD)/libvidgan.so $(BUILD)/vidgan
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cu $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 $(BUILD)/f64/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
