@@ -263,6 +263,8 @@ const vg_backend *vg_backend_cpu(void);
 /* The CUDA backend, or NULL with the reason in vg_last_error() ("no CUDA
  * device: ..."; "built without CUDA"). Started on first call. */
 const vg_backend *vg_backend_cuda(void);
+/* The started CUDA device ("NVIDIA H100 ... (sm_90, 79.1 GiB)"), or "". */
+const char *vg_backend_cuda_device_name(void);
 /* "cpu" or "cuda"; NULL with the reason in vg_last_error(). */
 const vg_backend *vg_backend_by_name(const char *name);
 

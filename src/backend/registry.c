@@ -1,5 +1,5 @@
 /* Backends by name: "cpu" always; "cuda" when the library was built with the
- * CUDA backend (VG_HAVE_CUDA) and a device answers at run time. Also the
+ * CUDA backend linked in and a device answers at run time. Also the
  * process-wide default device of new contexts (like the thread count, a
  * setting the command line makes once). */
 #include <string.h>
@@ -9,13 +9,22 @@
 
 static const char *default_device = "cpu";
 
-#if !defined(VG_HAVE_CUDA) || defined(VG_REAL_F64)
+/* Defined by src/backend/cuda/cuda_backend.cu in the programs that link the
+ * CUDA objects (see the Makefile's CUDA_PROGS); weak, so everywhere else
+ * they are NULL and there is no CUDA backend. */
+const vg_backend *vg_cuda_backend_start(void) __attribute__((weak));
+const char *vg_cuda_backend_device_name(void) __attribute__((weak));
+
 const vg_backend *vg_backend_cuda(void) {
-    vg_fail(VG_ERR_UNSUPPORTED, "no CUDA device: this vidgan was built without the CUDA backend (rebuild with nvcc "
+    if (vg_cuda_backend_start) return vg_cuda_backend_start();
+    vg_fail(VG_ERR_UNSUPPORTED, "no CUDA device: this program was built without the CUDA backend (build with nvcc "
                                 "present, or make CUDA=1)");
     return NULL;
 }
-#endif
+
+const char *vg_backend_cuda_device_name(void) {
+    return vg_cuda_backend_device_name ? vg_cuda_backend_device_name() : "";
+}
 
 const vg_backend *vg_backend_by_name(const char *name) {
     if (!name) name = default_device;

@@ -12,8 +12,8 @@
  *
  * Memory: nothing here calls cudaMalloc while a step runs. Tensors come from
  * the context's arena (be->alloc, grown only in a first step, as on the CPU);
- * the cuDNN workspace and the small device scratch (the non-finite counter)
- * are allocated once when the backend starts. */
+ * the cuDNN and cuBLAS workspaces and the small device scratch (the
+ * non-finite counter) are allocated once when the backend starts. */
 #ifndef VG_CUDA_H
 #define VG_CUDA_H
 
@@ -48,6 +48,7 @@ typedef struct vg_cuda_state {
     cudnnHandle_t cudnn;
     void *workspace;        /* cuDNN scratch, allocated once */
     size_t workspace_bytes;
+    void *cublas_workspace;  /* cuBLAS scratch (32 MiB), set on the handle so it never allocates its own */
     unsigned long long *counter; /* one device word for count_nonfinite */
     int tf32;               /* VIDGAN_CUDA_TF32=1: TF32 tensor cores for GEMM and convolution */
     char name[320];         /* the device name, compute capability, memory */

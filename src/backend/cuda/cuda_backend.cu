@@ -6,7 +6,7 @@
  * a device (without one, or without a driver, it returns NULL and says why
  * in vg_last_error), creates one stream that every kernel, cuBLAS and cuDNN
  * call runs on, and allocates the cuDNN workspace (VIDGAN_CUDA_WORKSPACE_MB,
- * default 256) once. Host <-> device copies are synchronous, so a value read
+ * default 256) and cuBLAS's (32 MiB) once. Host <-> device copies are synchronous, so a value read
  * back is always the result of everything launched before it. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -179,6 +179,15 @@ static int cuda_start(void) {
                  cudaGetErrorString(e));
         return 0;
     }
+    const size_t cublas_ws = (size_t)32 << 20;
+    if ((e = cudaMalloc(&vg_cuda.cublas_workspace, cublas_ws)) != cudaSuccess) {
+        snprintf(cuda_reason, sizeof cuda_reason, "cublas workspace: %s", cudaGetErrorString(e));
+        return 0;
+    }
+    if ((be = cublasSetWorkspace(vg_cuda.cublas, vg_cuda.cublas_workspace, cublas_ws)) != CUBLAS_STATUS_SUCCESS) {
+        snprintf(cuda_reason, sizeof cuda_reason, "cublasSetWorkspace: %s", cublasGetStatusString(be));
+        return 0;
+    }
     if ((e = cudaMalloc((void **)&vg_cuda.counter, sizeof *vg_cuda.counter)) != cudaSuccess) {
         snprintf(cuda_reason, sizeof cuda_reason, "device scratch: %s", cudaGetErrorString(e));
         return 0;
@@ -186,7 +195,8 @@ static int cuda_start(void) {
     return 1;
 }
 
-extern "C" const vg_backend *vg_backend_cuda(void) {
+/* vg_backend_cuda() of src/backend/registry.c, when this file is linked in. */
+extern "C" const vg_backend *vg_cuda_backend_start(void) {
     if (cuda_state == 0) {
         cuda_state = cuda_start() ? 1 : -1;
         if (cuda_state == 1) {
@@ -216,4 +226,4 @@ extern "C" const vg_backend *vg_backend_cuda(void) {
     return &cuda_backend;
 }
 
-extern "C" const char *vg_backend_cuda_device_name(void) { return cuda_state == 1 ? vg_cuda.name : ""; }
+extern "C" const char *vg_cuda_backend_device_name(void) { return cuda_state == 1 ? vg_cuda.name : ""; }

@@ -10,7 +10,7 @@
 
 #define THREADS 256
 
-__device__ double block_sum_d(double v, double *sh) {
+static __device__ double block_sum_d(double v, double *sh) {
     sh[threadIdx.x] = v;
     __syncthreads();
     for (int w = THREADS / 2; w > 0; w >>= 1) {

@@ -14,7 +14,7 @@
 #define THREADS 512
 
 /* Sum of v over the block (every thread gets it); uses sh[THREADS]. */
-__device__ double block_sum(double v, double *sh) {
+static __device__ double block_sum(double v, double *sh) {
     sh[threadIdx.x] = v;
     __syncthreads();
     for (int w = THREADS / 2; w > 0; w >>= 1) {
