@@ -8,8 +8,10 @@
  * losses, weights after the step and a sample.
  *
  * Without a GPU (or in a build without the CUDA backend) the cases cannot
- * run: the test prints "SKIP: no CUDA device (<reason>)" and checks only that
- * the library reports the missing device cleanly at every entry point. With
+ * run: the test prints "SKIP: no CUDA device (<reason>)" and checks that the
+ * library reports the missing device cleanly at every entry point and, when
+ * the CUDA backend is linked, that cuDNN (host side, no device needed)
+ * accepts the backend's descriptors for every convolution case. With
  * VIDGAN_CUDA_TF32=1 convolutions and GEMMs may use TF32 and the tolerance
  * of those cases is 2e-3. */
 #include <stdint.h>
@@ -579,6 +581,24 @@ static void dcgan_step(void) {
     free(real);
 }
 
+/* In programs linked with the CUDA backend (src/backend/cuda/conv.cu):
+ * cuDNN's own output size for a case's descriptors, checked on the host. */
+int vg_cuda_conv_descriptors_ok(const struct vg_conv_desc *d) __attribute__((weak));
+
+/* Runs without a GPU: cuDNN accepts the descriptors the backend makes for
+ * every convolution case (transposed ones mapped onto the adjoint) and
+ * computes the same output size as vidgan's descriptor. */
+static void conv_descriptor_checks(void) {
+    if (!vg_cuda_conv_descriptors_ok) {
+        printf("cuDNN descriptor checks: not linked with the CUDA backend\n");
+        return;
+    }
+    for (int i = 0; i < N_OF(conv_cases); i++)
+        CHECK(vg_cuda_conv_descriptors_ok(&conv_cases[i]), "conv %d: cuDNN rejects the descriptors or disagrees on the "
+              "output size", i);
+    printf("cuDNN descriptor checks: %d convolution cases\n", N_OF(conv_cases));
+}
+
 /* ---- the library's answers about the device, with or without one ---------- */
 
 static void device_api_checks(int have) {
@@ -608,6 +628,7 @@ int main(void) {
     char reason[512];
     snprintf(reason, sizeof reason, "%s", gpu ? "" : vg_last_error());
     device_api_checks(gpu != NULL);
+    conv_descriptor_checks();
     if (!gpu) {
         const char *r = strncmp(reason, "no CUDA device: ", 16) == 0 ? reason + 16 : reason;
         printf("SKIP: no CUDA device (%s)\n", r);

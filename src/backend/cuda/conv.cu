@@ -193,7 +193,13 @@ none:
 /* The cached plan for d, made on first sight (NULL after a recorded failure). */
 static conv_plan *plan_for(const struct vg_conv_desc *d) {
     for (conv_plan *p = plans; p; p = p->next)
-        if (key_equal(&p->key, d)) return p->ok ? p : NULL;
+        if (key_equal(&p->key, d)) {
+            if (!p->ok) /* the first attempt's error was reported; say it again: this call does nothing */
+                vg_cuda_fail(VG_ERR_UNSUPPORTED, "cudnn: no usable plan for %s (N %lld, C %lld -> %lld): it failed "
+                             "when first made", d->transposed ? "a transposed convolution" : "a convolution",
+                             (long long)d->N, (long long)d->C_in, (long long)d->C_out);
+            return p->ok ? p : NULL;
+        }
     conv_plan *p = (conv_plan *)calloc(1, sizeof *p);
     if (!p) {
         vg_cuda_fail(VG_ERR_NOMEM, "cudnn: out of host memory for a convolution plan");
@@ -203,6 +209,28 @@ static conv_plan *plan_for(const struct vg_conv_desc *d) {
     p->next = plans;
     plans = p; /* kept even when it failed, so the failure is not retried every step */
     return plan_make(p, d) ? p : NULL;
+}
+
+/* Host-only check, no device needed: d's x, filter and convolution
+ * descriptors are accepted by cuDNN and its own output size is d's y. The
+ * parity test runs it on every convolution case even without a GPU. */
+extern "C" int vg_cuda_conv_descriptors_ok(const struct vg_conv_desc *d) {
+    int nd, xd[5], yd[5], wd[5], pad[3], str[3], dil[3], got[5];
+    if (!plan_dims(d, &nd, xd, yd, wd, pad, str, dil)) return 0;
+    cudnnTensorDescriptor_t x = NULL;
+    cudnnFilterDescriptor_t w = NULL;
+    cudnnConvolutionDescriptor_t conv = NULL;
+    int ok = CUDNN_OK(cudnnCreateTensorDescriptor(&x)) && CUDNN_OK(cudnnCreateFilterDescriptor(&w)) &&
+             CUDNN_OK(cudnnCreateConvolutionDescriptor(&conv)) && set_tensor(x, nd, xd) &&
+             CUDNN_OK(cudnnSetFilterNdDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, nd, wd)) &&
+             CUDNN_OK(cudnnSetConvolutionNdDescriptor(conv, nd - 2, pad, str, dil, CUDNN_CROSS_CORRELATION,
+                                                      CUDNN_DATA_FLOAT)) &&
+             CUDNN_OK(cudnnGetConvolutionNdForwardOutputDim(conv, x, w, nd, got));
+    for (int i = 0; ok && i < nd; i++) ok = got[i] == yd[i];
+    if (x) cudnnDestroyTensorDescriptor(x);
+    if (w) cudnnDestroyFilterDescriptor(w);
+    if (conv) cudnnDestroyConvolutionDescriptor(conv);
+    return ok;
 }
 
 /* ---- bias ------------------------------------------------------------------ */
