@@ -38,7 +38,7 @@ ifeq ($(CUDA_ON),1)
   $(info vidgan: CUDA backend on ($(NVCC), sm_$(CUDA_ARCH)); CUDA=0 leaves it out)
 else
   CU_SRC :=
-  $(info vidgan: CUDA backend off (no $(NVCC); CUDA_HOME=... or CUDA=1 to insist))
+  $(info vidgan: CUDA backend off ($(if $(filter auto,$(CUDA)),no $(NVCC); set CUDA_HOME,CUDA=$(CUDA))))
 endif
 CLI_SRC := $(shell find tools/vidgan -name '*.c' 2>/dev/null | sort)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
