@@ -49,7 +49,7 @@ static vg_status write_video(const char *path, int kind, const vg_frames *f, dou
 }
 
 int cmd_sample(int argc, char **argv) {
-    const char *ckpt = NULL, *out = "samples.gif";
+    const char *ckpt = NULL, *out = "samples.gif", *device = "cpu";
     int n = 16, seed = 7, grid = 0, interp = 0, no_ema = 0, threads = 0;
     double fps = 8;
     const cli_option opts[] = {
@@ -62,6 +62,7 @@ int cmd_sample(int argc, char **argv) {
         {"fps", OPT_DOUBLE, &fps, "frames per second of GIFs and MP4s"},
         {"no-ema", OPT_FLAG, &no_ema, "use the live generator weights instead of their moving average"},
         {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
+        {"device", OPT_STRING, &device, "compute device: cpu, cuda, or auto (cuda when a GPU answers, else cpu)"},
     };
     const char *pos[1];
     int npos;
@@ -78,6 +79,7 @@ int cmd_sample(int argc, char **argv) {
         return 2;
     }
     vg_set_threads(threads);
+    if ((rc = cli_use_device(device)) != 0) return rc;
     const int kind = has_suffix(out, ".gif") ? OUT_GIF : has_suffix(out, ".mp4") ? OUT_MP4 : OUT_PNG;
     if (kind == OUT_PNG && strrchr(out, '.') && strrchr(out, '.') > strrchr(out, '/') && !has_suffix(out, "/")) {
         fprintf(stderr, "vidgan: %s: unknown output type (use NAME.gif, NAME.mp4, or a folder for PNG frames)\n", out);

@@ -116,6 +116,7 @@ int cmd_train(int argc, char **argv) {
     vg_train_config cfg;
     vg_train_config_default(&cfg);
     const char *data = "shapes", *out = NULL, *loss = "nonsat", *resume = NULL, *data_path = NULL, *npy_layout = NULL;
+    const char *device = "cpu";
     int size = 32, frames = 16, channels = 0, steps = 2000, threads = 0, sample_every = 250, ckpt_every = 500;
     int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1, stride = 1, skip_bad = 0;
     int prefetch = 2, data_workers = 1;
@@ -147,6 +148,7 @@ int cmd_train(int argc, char **argv) {
         {"time-limit", OPT_DOUBLE, &time_limit, "also stop (with a checkpoint) after this many seconds (0: none)"},
         {"seed", OPT_INT, &seed, "seed of weights, noise and data"},
         {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
+        {"device", OPT_STRING, &device, "compute device: cpu, cuda, or auto (cuda when a GPU answers, else cpu)"},
         {"out", OPT_STRING, &out, "run folder (default: runs/<data>-<size>x<frames>)"},
         {"resume", OPT_STRING, &resume, "checkpoint to resume from, or 'auto' for the newest valid one in --out"},
         {"sample-every", OPT_INT, &sample_every, "write a sample grid GIF every N steps (0: only at the end)"},
@@ -164,6 +166,7 @@ int cmd_train(int argc, char **argv) {
                        stdout, stderr);
     if (rc) return rc > 0 ? 0 : 2;
     vg_set_threads(threads);
+    if ((rc = cli_use_device(device)) != 0) return rc;
     if (!vg_gan_loss_parse(loss, &cfg.loss)) {
         fprintf(stderr, "vidgan: --loss must be nonsat, hinge or lsgan, got '%s'\n", loss);
         return 2;
@@ -253,9 +256,9 @@ int cmd_train(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/samples", out);
     make_dirs(path);
     install_signals();
-    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d) on %s, batch %d, loss %s, %d threads -> %s\n", cfg.model.size,
-            cfg.model.size, cfg.model.frames, cfg.model.channels, spec.source, cfg.batch, vg_gan_loss_name(cfg.loss),
-            vg_get_threads(), out);
+    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d) on %s, batch %d, loss %s, %s, %d threads -> %s\n",
+            cfg.model.size, cfg.model.size, cfg.model.frames, cfg.model.channels, spec.source, cfg.batch,
+            vg_gan_loss_name(cfg.loss), vg_get_device(), vg_get_threads(), out);
     progress bar;
     progress_init(&bar, t.step, steps, log_every);
     report_skipped(ds, 0);
