@@ -641,11 +641,10 @@ static void test_killed_saves(const char *self) {
         /* atomicity: every file under a final name is a complete checkpoint */
         DIR *d = opendir(dir);
         struct dirent *de;
-        int final = 0, invalid = 0;
-        temps_seen = 0; /* temporaries accumulate: the last round sees them all */
+        int final = 0, invalid = 0, temps_now = 0;
         while (d && (de = readdir(d)) != NULL) {
             if (strstr(de->d_name, ".tmp.")) {
-                temps_seen++;
+                temps_now++;
                 continue;
             }
             if (strncmp(de->d_name, "ckpt-", 5) != 0) continue;
@@ -658,6 +657,9 @@ static void test_killed_saves(const char *self) {
             free(p);
         }
         if (d) closedir(d);
+        /* a round whose kill left a temporary (the next saver's prune
+         * deletes it, its writer being dead) */
+        temps_seen += temps_now > 0;
         CHECK(invalid == 0, "round %zu: %d of %d checkpoint files are invalid", r, invalid, final);
         char *latest = NULL;
         int skipped = -1;
@@ -673,7 +675,7 @@ static void test_killed_saves(const char *self) {
     }
     CHECK(found > 0, "no round left a checkpoint: the saver never finished one");
     CHECK(temps_seen > 0, "no kill landed in the middle of a save");
-    printf("killed saves: %d temporaries left by kills, %d rounds with a checkpoint\n", temps_seen, found);
+    printf("killed saves: %d rounds left a temporary, %d rounds with a checkpoint\n", temps_seen, found);
 
     /* planted strays: a newer temporary and a newer broken checkpoint are
      * never chosen; the broken one is counted as skipped */
