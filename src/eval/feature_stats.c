@@ -195,100 +195,131 @@ vg_status vg_feature_moments(double *mean, double *cov, const double *x, int64_t
 /* Diagonalise the symmetric a (n, n, row-major; overwritten) by Jacobi
  * rotations in round-robin ("parallel") order: each step rotates n/2
  * disjoint pairs (p, q) at once, which is the same as applying them one by
- * one, so the rows of the step can be shared out between threads. Within a
- * step every rotation zeroes its a_pq (Golub & Van Loan, Alg. 8.5.2);
- * a sweep is n - 1 steps (every pair once). A pair is skipped when
- * |a_pq| <= eps sqrt(|a_pp a_qq|) (relative accuracy) or when it is below
- * 1e-3 eps ||a||_F / n (it cannot move any eigenvalue by more than that);
- * the iteration ends after a sweep that rotates nothing. vt (n, n), if not
- * NULL, receives the eigenvectors as rows (unsorted); w the eigenvalues
- * (unsorted). Returns 0 if it did not converge. */
+ * one. Every rotation zeroes its a_pq (Golub & Van Loan, Alg. 8.5.2); a
+ * sweep is n - 1 steps (every pair once). A step is one pass over the
+ * matrix: rows p and q of J^T a J are rows p and q of a rotated, then
+ * multiplied by J on the right (every column pair of the step), so each
+ * pair of rows is one independent task for a thread.
+ * A pair is skipped when |a_pq| <= eps sqrt(|a_pp a_qq|) (relative
+ * accuracy) or below 1e-3 eps ||a||_F / n (it cannot move any eigenvalue by
+ * more than that); in the first three sweeps also when it is below a fifth
+ * of the mean off-diagonal magnitude (Rutishauser's threshold, to rotate
+ * the large entries first). The iteration ends after a sweep that rotates
+ * nothing. vt (n, n), if not NULL, receives the eigenvectors as rows; w the
+ * eigenvalues; both unsorted. Returns 0 if it did not converge. */
 static int jacobi_rotate(double *a, double *vt, double *w, int64_t n) {
     const int64_t m = n + (n & 1); /* one idle slot when n is odd */
     const int64_t npairs = m / 2;
     int64_t *pos = malloc((size_t)m * sizeof *pos);
-    int64_t *pp = malloc((size_t)npairs * sizeof *pp), *pq = malloc((size_t)npairs * sizeof *pq);
-    double *pc = malloc((size_t)npairs * sizeof *pc), *ps = malloc((size_t)npairs * sizeof *ps);
+    int64_t *slot_p = malloc((size_t)npairs * sizeof *slot_p), *slot_q = malloc((size_t)npairs * sizeof *slot_q);
+    double *slot_c = malloc((size_t)npairs * sizeof *slot_c), *slot_s = malloc((size_t)npairs * sizeof *slot_s);
+    /* the step's rotations, compacted: (act_p[r], act_q[r], act_c[r], act_s[r]) */
+    int64_t *act_p = malloc((size_t)npairs * sizeof *act_p), *act_q = malloc((size_t)npairs * sizeof *act_q);
+    double *act_c = malloc((size_t)npairs * sizeof *act_c), *act_s = malloc((size_t)npairs * sizeof *act_s);
     int converged = 0;
-    if (!pos || !pp || !pq || !pc || !ps) goto done;
+    if (!pos || !slot_p || !slot_q || !slot_c || !slot_s || !act_p || !act_q || !act_c || !act_s) goto done;
     if (vt)
         for (int64_t i = 0; i < n; i++)
             for (int64_t j = 0; j < n; j++) vt[i * n + j] = i == j;
     double norm2 = 0;
     for (int64_t i = 0; i < n * n; i++) norm2 += a[i] * a[i];
     const double floor_abs = 1e-3 * DBL_EPSILON * sqrt(norm2) / (double)n;
-    const int nthreads = threads_for((double)n * n * n / 4);
+    int64_t active = 0, rotations = 0, deferred = 0;
+    double early = 0;
 
-    for (int sweep = 0; sweep < JACOBI_MAX_SWEEPS && !converged; sweep++) {
-        for (int64_t i = 0; i < m; i++) pos[i] = i;
-        int64_t rotations = 0;
-        for (int64_t step = 0; step < m - 1; step++) {
-            int64_t active = 0;
-            for (int64_t i = 0; i < npairs; i++) {
-                int64_t p = pos[i], q = pos[m - 1 - i];
-                if (p > q) { int64_t t = p; p = q; q = t; }
-                if (q >= n) continue; /* the idle slot */
-                const double apq = a[p * n + q], app = a[p * n + p], aqq = a[q * n + q];
-                if (fabs(apq) <= floor_abs || fabs(apq) <= DBL_EPSILON * sqrt(fabs(app * aqq))) {
-                    a[p * n + q] = a[q * n + p] = 0;
-                    continue;
+#pragma omp parallel num_threads(threads_for((double)n * n * n / 4))
+    {
+        for (int sweep = 0; sweep < JACOBI_MAX_SWEEPS && !converged; sweep++) {
+#pragma omp single
+            {
+                for (int64_t i = 0; i < m; i++) pos[i] = i;
+                rotations = 0, deferred = 0, early = 0;
+                if (sweep < 3) {
+                    double off = 0;
+                    for (int64_t i = 0; i < n; i++)
+                        for (int64_t j = 0; j < n; j++) off += i == j ? 0 : fabs(a[i * n + j]);
+                    early = 0.2 * off / ((double)n * (double)n);
                 }
-                /* t = tan(theta) of the rotation that zeroes a_pq, the smaller root */
-                const double theta = (aqq - app) / (2 * apq);
-                const double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + hypot(theta, 1.0));
-                const double c = 1 / sqrt(t * t + 1);
-                pp[active] = p, pq[active] = q, pc[active] = c, ps[active] = t * c;
-                active++;
             }
-            rotations += active;
-            if (active > 0) {
-#pragma omp parallel num_threads(nthreads)
+            for (int64_t step = 0; step < m - 1; step++) {
+#pragma omp single
                 {
-                    /* rows: a <- J^T a, vt <- J^T vt */
-#pragma omp for schedule(static)
-                    for (int64_t r = 0; r < active; r++) {
-                        const double c = pc[r], s = ps[r];
-                        double *ap = a + pp[r] * n, *aq = a + pq[r] * n;
-#pragma omp simd
-                        for (int64_t k = 0; k < n; k++) {
-                            const double x = ap[k], y = aq[k];
-                            ap[k] = c * x - s * y;
-                            aq[k] = s * x + c * y;
+                    active = 0;
+                    for (int64_t i = 0; i < npairs; i++) {
+                        int64_t p = pos[i], q = pos[m - 1 - i];
+                        if (p > q) { int64_t t = p; p = q; q = t; }
+                        slot_p[i] = p, slot_q[i] = q, slot_c[i] = 1, slot_s[i] = 0;
+                        if (q >= n) continue; /* the idle slot */
+                        const double apq = a[p * n + q], app = a[p * n + p], aqq = a[q * n + q];
+                        if (fabs(apq) <= floor_abs || fabs(apq) <= DBL_EPSILON * sqrt(fabs(app * aqq))) {
+                            a[p * n + q] = a[q * n + p] = 0;
+                            continue;
                         }
-                        if (vt) {
-                            double *vp = vt + pp[r] * n, *vq = vt + pq[r] * n;
+                        if (fabs(apq) < early) {
+                            deferred++;
+                            continue;
+                        }
+                        /* t = tan(theta) of the rotation that zeroes a_pq, the smaller root */
+                        const double theta = (aqq - app) / (2 * apq);
+                        const double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + hypot(theta, 1.0));
+                        const double c = 1 / sqrt(t * t + 1), s = t * c;
+                        slot_c[i] = c, slot_s[i] = s;
+                        act_p[active] = p, act_q[active] = q, act_c[active] = c, act_s[active] = s;
+                        active++;
+                    }
+                    rotations += active;
+                }
+                if (active > 0) {
+#pragma omp for schedule(static)
+                    for (int64_t i = 0; i < npairs; i++) {
+                        const int64_t p = slot_p[i], q = slot_q[i];
+                        const double c = slot_c[i], s = slot_s[i];
+                        const int rotate = s != 0, has_q = q < n;
+                        double *ap = a + p * n, *aq = has_q ? a + q * n : NULL;
+                        if (rotate) { /* rows: J^T a */
 #pragma omp simd
                             for (int64_t k = 0; k < n; k++) {
-                                const double x = vp[k], y = vq[k];
-                                vp[k] = c * x - s * y;
-                                vq[k] = s * x + c * y;
+                                const double x = ap[k], y = aq[k];
+                                ap[k] = c * x - s * y;
+                                aq[k] = s * x + c * y;
+                            }
+                            if (vt) {
+                                double *vp = vt + p * n, *vq = vt + q * n;
+#pragma omp simd
+                                for (int64_t k = 0; k < n; k++) {
+                                    const double x = vp[k], y = vq[k];
+                                    vp[k] = c * x - s * y;
+                                    vq[k] = s * x + c * y;
+                                }
                             }
                         }
-                    }
-                    /* columns: a <- a J */
-#pragma omp for schedule(static)
-                    for (int64_t k = 0; k < n; k++) {
-                        double *ak = a + k * n;
-                        for (int64_t r = 0; r < active; r++) {
-                            const double c = pc[r], s = ps[r], x = ak[pp[r]], y = ak[pq[r]];
-                            ak[pp[r]] = c * x - s * y;
-                            ak[pq[r]] = s * x + c * y;
+                        /* columns: (J^T a) J, on this task's rows only */
+                        for (int which = 0; which < 1 + has_q; which++) {
+                            double *ar = which ? aq : ap;
+                            for (int64_t r = 0; r < active; r++) {
+                                const double x = ar[act_p[r]], y = ar[act_q[r]];
+                                ar[act_p[r]] = act_c[r] * x - act_s[r] * y;
+                                ar[act_q[r]] = act_s[r] * x + act_c[r] * y;
+                            }
                         }
+                        if (rotate) ap[q] = aq[p] = 0;
                     }
                 }
-                for (int64_t r = 0; r < active; r++) a[pp[r] * n + pq[r]] = a[pq[r] * n + pp[r]] = 0;
+#pragma omp single
+                { /* round robin: keep pos[0], rotate the rest by one */
+                    const int64_t last = pos[m - 1];
+                    memmove(pos + 2, pos + 1, (size_t)(m - 2) * sizeof *pos);
+                    if (m > 1) pos[1] = last;
+                }
             }
-            /* round robin: keep pos[0], rotate the rest by one */
-            const int64_t last = pos[m - 1];
-            memmove(pos + 2, pos + 1, (size_t)(m - 2) * sizeof *pos);
-            if (m > 1) pos[1] = last;
+#pragma omp single
+            if (rotations == 0 && deferred == 0) converged = 1;
         }
-        if (rotations == 0) converged = 1;
     }
     for (int64_t i = 0; i < n; i++) w[i] = a[i * n + i];
     if (n == 1) converged = 1;
 done:
-    free(pos), free(pp), free(pq), free(pc), free(ps);
+    free(pos), free(slot_p), free(slot_q), free(slot_c), free(slot_s), free(act_p), free(act_q), free(act_c), free(act_s);
     return converged;
 }
 
