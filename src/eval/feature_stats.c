@@ -212,7 +212,8 @@ vg_status vg_feature_moments(double *mean, double *cov, const double *x, int64_t
  * of the mean off-diagonal magnitude (Rutishauser's threshold, to rotate
  * the large entries first). The iteration ends after a sweep that rotates
  * nothing. vt (n, n), if not NULL, receives the eigenvectors as rows; w the
- * eigenvalues; both unsorted. Returns 0 if it did not converge. */
+ * eigenvalues; both unsorted. Returns 1 when converged, 0 if not, -1 when
+ * out of memory. */
 static int jacobi_rotate(double *a, double *vt, double *w, int64_t n) {
     const int64_t m = n + (n & 1); /* one idle slot when n is odd */
     const int64_t npairs = m / 2;
@@ -223,7 +224,10 @@ static int jacobi_rotate(double *a, double *vt, double *w, int64_t n) {
     int64_t *act_p = malloc((size_t)npairs * sizeof *act_p), *act_q = malloc((size_t)npairs * sizeof *act_q);
     double *act_c = malloc((size_t)npairs * sizeof *act_c), *act_s = malloc((size_t)npairs * sizeof *act_s);
     int converged = 0;
-    if (!pos || !slot_p || !slot_q || !slot_c || !slot_s || !act_p || !act_q || !act_c || !act_s) goto done;
+    if (!pos || !slot_p || !slot_q || !slot_c || !slot_s || !act_p || !act_q || !act_c || !act_s) {
+        converged = -1;
+        goto done;
+    }
     if (vt)
         for (int64_t i = 0; i < n; i++)
             for (int64_t j = 0; j < n; j++) vt[i * n + j] = i == j;
@@ -329,6 +333,15 @@ done:
     return converged;
 }
 
+/* jacobi_rotate's result as a status; what names the caller and the matrix. */
+static vg_status jacobi_status(int r, const char *what, int64_t dim) {
+    if (r < 0) return vg_fail(VG_ERR_NOMEM, "%s: out of memory for the Jacobi rotations (dim %lld)", what, (long long)dim);
+    if (r == 0)
+        return vg_fail(VG_ERR_NUMERIC, "%s: Jacobi did not converge in %d sweeps (dim %lld)", what, JACOBI_MAX_SWEEPS,
+                       (long long)dim);
+    return VG_OK;
+}
+
 /* An eigenvalue and its index, for sorting ascending. */
 typedef struct eig_entry {
     double w;
@@ -357,11 +370,8 @@ vg_status vg_sym_eigen(double *w, double *v, const double *a, int64_t dim) {
     }
     for (int64_t i = 0; i < dim; i++)
         for (int64_t j = 0; j < dim; j++) work[i * dim + j] = 0.5 * (a[i * dim + j] + a[j * dim + i]);
-    s = VG_OK;
-    if (!jacobi_rotate(work, vt, wu, dim)) {
-        s = vg_fail(VG_ERR_NUMERIC, "sym_eigen: Jacobi did not converge in %d sweeps (dim %lld)", JACOBI_MAX_SWEEPS,
-                    (long long)dim);
-    } else {
+    s = jacobi_status(jacobi_rotate(work, vt, wu, dim), "sym_eigen", dim);
+    if (s == VG_OK) {
         for (int64_t i = 0; i < dim; i++) order[i] = (eig_entry){wu[i], i};
         qsort(order, (size_t)dim, sizeof *order, eig_entry_cmp);
         for (int64_t j = 0; j < dim; j++) {
@@ -390,10 +400,7 @@ static vg_status trace_sqrt_product(double *out, const double *cov_a, const doub
         goto done;
     }
     memcpy(work, cov_a, (size_t)nn * sizeof *work);
-    if (!jacobi_rotate(work, ut, lam, dim)) {
-        s = vg_fail(VG_ERR_NUMERIC, "frechet_distance: Jacobi did not converge on cov_a (dim %lld)", (long long)dim);
-        goto done;
-    }
+    if ((s = jacobi_status(jacobi_rotate(work, ut, lam, dim), "frechet_distance: cov_a", dim)) != VG_OK) goto done;
     /* ut's rows are the eigenvectors: U = ut^T. t = S_b U = S_b^T ut^T, i.e.
      * t^T = ut S_b; compute tt (dim, dim) = ut S_b as (ut^T)^T S_b. */
     double *u = work; /* reuse: U row-major */
@@ -407,11 +414,8 @@ static vg_status trace_sqrt_product(double *out, const double *cov_a, const doub
             const double x = 0.5 * (mm[i * dim + j] + mm[j * dim + i]) * lam[i] * lam[j];
             mm[i * dim + j] = mm[j * dim + i] = x;
         }
-    if (!jacobi_rotate(mm, NULL, mu, dim)) {
-        s = vg_fail(VG_ERR_NUMERIC, "frechet_distance: Jacobi did not converge on S_a^1/2 S_b S_a^1/2 (dim %lld)",
-                    (long long)dim);
+    if ((s = jacobi_status(jacobi_rotate(mm, NULL, mu, dim), "frechet_distance: S_a^1/2 S_b S_a^1/2", dim)) != VG_OK)
         goto done;
-    }
     double tr = 0;
     for (int64_t i = 0; i < dim; i++) tr += sqrt(fmax(mu[i], 0.0));
     *out = tr;
@@ -451,6 +455,8 @@ vg_status vg_frechet_distance_features(double *out, const double *a, int64_t n_a
     vg_status s;
     if ((s = check_set(a, n_a, dim, 2, "frechet_distance: features a")) != VG_OK) return s;
     if ((s = check_set(b, n_b, dim, 2, "frechet_distance: features b")) != VG_OK) return s;
+    int64_t nn;
+    if (!vg_mul_ok(dim, 2 * dim, &nn)) return vg_fail(VG_ERR_NOMEM, "frechet_distance: dim %lld overflows", (long long)dim);
     const int64_t nmax = n_a > n_b ? n_a : n_b;
     double *mu = alloc_doubles(2 * dim), *cov = alloc_doubles(2 * dim * dim), *centered = alloc_doubles(nmax * dim);
     if (!mu || !cov || !centered) {
@@ -510,12 +516,13 @@ static void kernel_matrix(double *k, const double *z, int64_t n, int64_t dim) {
 
 /* Sum of k(x_i, y_j) over i in ix (m rows of x) and j in iy (m rows of y),
  * leaving out i == j positions when skip_diag (x == y, same index list).
- * From the cached kernel matrix (row offsets ox, oy into it) or computed. */
-static double kernel_sum(const double *kc, int64_t ldk, int64_t ox, int64_t oy, const double *x, const double *y,
-                         const int64_t *ix, const int64_t *iy, int64_t m, int64_t dim, int skip_diag) {
+ * From the cached kernel matrix (row offsets ox, oy into it) or computed.
+ * Rows are summed in parallel into rowsum (m), then in order. */
+static double kernel_sum(double *rowsum, const double *kc, int64_t ldk, int64_t ox, int64_t oy, const double *x,
+                         const double *y, const int64_t *ix, const int64_t *iy, int64_t m, int64_t dim,
+                         int skip_diag) {
     const double inv_dim = 1.0 / (double)dim;
-    double total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total) num_threads(threads_for((double)m * m * (kc ? 1 : dim)))
+#pragma omp parallel for schedule(static) num_threads(threads_for((double)m * m * (kc ? 1 : dim)))
     for (int64_t i = 0; i < m; i++) {
         double row = 0;
         if (kc) {
@@ -527,8 +534,10 @@ static double kernel_sum(const double *kc, int64_t ldk, int64_t ox, int64_t oy, 
             for (int64_t j = 0; j < m; j++)
                 if (!(skip_diag && j == i)) row += poly_kernel(dot1(xi, y + iy[j] * dim, dim), inv_dim);
         }
-        total += row;
+        rowsum[i] = row;
     }
+    double total = 0;
+    for (int64_t i = 0; i < m; i++) total += rowsum[i];
     return total;
 }
 
@@ -548,6 +557,7 @@ vg_status vg_kid(double *mean_out, double *std_out, const double *a, int64_t n_a
     double *kc = NULL, *z = NULL, *mmd = malloc((size_t)num_subsets * sizeof *mmd);
     int64_t *ia = malloc((size_t)m * sizeof *ia), *ib = malloc((size_t)m * sizeof *ib);
     int64_t *perm = malloc((size_t)nmax * sizeof *perm);
+    double *rowsum = malloc((size_t)m * sizeof *rowsum);
     if (cache) {
         kc = alloc_doubles(nz * nz), z = alloc_doubles(nz * dim);
         if (kc && z) {
@@ -555,7 +565,7 @@ vg_status vg_kid(double *mean_out, double *std_out, const double *a, int64_t n_a
             memcpy(z + n_a * dim, b, (size_t)(n_b * dim) * sizeof *z);
         }
     }
-    if (!mmd || !ia || !ib || !perm || (cache && (!kc || !z))) {
+    if (!mmd || !ia || !ib || !perm || !rowsum || (cache && (!kc || !z))) {
         s = vg_fail(VG_ERR_NOMEM, "kid: out of memory (%lld + %lld rows of dim %lld)", (long long)n_a, (long long)n_b,
                     (long long)dim);
         goto done;
@@ -564,9 +574,9 @@ vg_status vg_kid(double *mean_out, double *std_out, const double *a, int64_t n_a
     for (int sub = 0; sub < num_subsets; sub++) {
         draw_subset(ia, perm, n_a, m, seed, 2 * (uint64_t)sub);
         draw_subset(ib, perm, n_b, m, seed, 2 * (uint64_t)sub + 1);
-        const double kaa = kernel_sum(kc, nz, 0, 0, a, a, ia, ia, m, dim, 1);
-        const double kbb = kernel_sum(kc, nz, n_a, n_a, b, b, ib, ib, m, dim, 1);
-        const double kab = kernel_sum(kc, nz, 0, n_a, a, b, ia, ib, m, dim, 0);
+        const double kaa = kernel_sum(rowsum, kc, nz, 0, 0, a, a, ia, ia, m, dim, 1);
+        const double kbb = kernel_sum(rowsum, kc, nz, n_a, n_a, b, b, ib, ib, m, dim, 1);
+        const double kab = kernel_sum(rowsum, kc, nz, 0, n_a, a, b, ia, ib, m, dim, 0);
         mmd[sub] = (kaa + kbb) / ((double)m * (double)(m - 1)) - 2 * kab / ((double)m * (double)m);
     }
     double mean = 0, var = 0;
@@ -576,7 +586,7 @@ vg_status vg_kid(double *mean_out, double *std_out, const double *a, int64_t n_a
     *mean_out = mean;
     if (std_out) *std_out = sqrt(var / num_subsets);
 done:
-    free(kc), free(z), free(mmd), free(ia), free(ib), free(perm);
+    free(kc), free(z), free(mmd), free(ia), free(ib), free(perm), free(rowsum);
     return s;
 }
 
