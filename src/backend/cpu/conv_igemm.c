@@ -13,6 +13,9 @@
  * the taps k = r + j s from v = (u + p - r) / s - j, a dense conv with
  * ceil((k - r) / s) taps whose outputs land on a stride-s grid of U; each U
  * position belongs to exactly one phase (no scatter, no wasted taps).
+ * With few output channels (Cu <= VG_CONV_IGEMM_NARROW_CU) adj instead
+ * vectorises over the reduction (adj_narrow): 4 positions x 3 channels of
+ * 8-float accumulators, summed horizontally at the end.
  *
  * Taps that read only padding for every output are left out (a tap row
  * count or W tap count below the kernel's), as the gathers of conv_gather.c
@@ -321,7 +324,7 @@ static void ig_run(const struct ig_task *t, int64_t t0, int64_t t1, float *thr) 
     }
 }
 
-static void split(int64_t n, int parts, int p, int64_t *b, int64_t *e) {
+static void split(int64_t n, int64_t parts, int64_t p, int64_t *b, int64_t *e) {
     *b = n * p / parts;
     *e = n * (p + 1) / parts;
 }
@@ -406,6 +409,174 @@ int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bi
     return 1;
 }
 
+/* ---- adj with few output channels ------------------------------------------ */
+
+/* With Cu <= NARROW_CU the 16-channel tile above would leave most of its
+ * registers empty (Cu = 3: 13 of 16 lanes). Here the vector axis is the
+ * reduction instead: a tile is NW_POS output positions x up to 3 output
+ * channels, one ymm accumulator each, over 8-float chunks of the source rows
+ * (channels padded to a multiple of 8 with zeros, in the source and in the
+ * weights), reduced horizontally at the end. Each output is summed by one
+ * thread in an order fixed by the shape; results go straight into U (NCDHW). */
+#define NW_POS 4
+#define NW_CHUNK 64 /* tiles of a phase per chunk (see adj_narrow) */
+
+/* out[i][j] = sum over tap rows (rt, rh) < (nt0, nt1) and k < L of
+ * a[i][rt * rs0 + rh * rs1 + k] * b[j * bs + (rt nt1 + rh) * L + k], j < jc */
+__attribute__((target("avx2,fma"), always_inline)) static inline void nw_tile(
+    const int jc, const float *const *a, int64_t nt0, int64_t nt1, int64_t rs0, int64_t rs1, int64_t L,
+    const float *b, int64_t bs, float out[NW_POS][4]) {
+    const __m256 z = _mm256_setzero_ps();
+    __m256 c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z;
+    for (int64_t rt = 0; rt < nt0; rt++)
+        for (int64_t rh = 0; rh < nt1; rh++) {
+            const int64_t off = rt * rs0 + rh * rs1;
+            const float *b0 = b + (rt * nt1 + rh) * L, *b1 = b0 + bs, *b2 = b1 + bs;
+            const float *a0 = a[0] + off, *a1 = a[1] + off, *a2 = a[2] + off, *a3 = a[3] + off;
+            for (int64_t k = 0; k < L; k += 8) {
+                const __m256 w0 = _mm256_loadu_ps(b0 + k);
+                const __m256 w1 = jc > 1 ? _mm256_loadu_ps(b1 + k) : z, w2 = jc > 2 ? _mm256_loadu_ps(b2 + k) : z;
+#define NW_ROW(x, c0, c1, c2)                                                 \
+    do {                                                                      \
+        c0 = _mm256_fmadd_ps(x, w0, c0);                                      \
+        if (jc > 1) c1 = _mm256_fmadd_ps(x, w1, c1);                          \
+        if (jc > 2) c2 = _mm256_fmadd_ps(x, w2, c2);                          \
+    } while (0)
+                __m256 x = _mm256_loadu_ps(a0 + k);
+                NW_ROW(x, c00, c01, c02);
+                x = _mm256_loadu_ps(a1 + k);
+                NW_ROW(x, c10, c11, c12);
+                x = _mm256_loadu_ps(a2 + k);
+                NW_ROW(x, c20, c21, c22);
+                x = _mm256_loadu_ps(a3 + k);
+                NW_ROW(x, c30, c31, c32);
+#undef NW_ROW
+            }
+        }
+    const __m256 acc[NW_POS][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}};
+    for (int i = 0; i < NW_POS; i++) { /* lanes of (sum j0, sum j1, sum j2, 0) */
+        __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(acc[i][0], acc[i][1]), _mm256_hadd_ps(acc[i][2], _mm256_setzero_ps()));
+        _mm_storeu_ps(out[i], _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
+}
+
+/* Tiles t0 .. t1 of phase t (t->C is the padded channel stride of P, t->L
+ * its row run; t->B is (Cu, rows, L)); U (N, Cu, Ug) = (overwrite ? bias or
+ * 0 : U) + result. */
+__attribute__((target("avx2,fma"))) static void nw_run(const struct ig_task *t, int64_t t0, int64_t t1, float *U,
+                                                        int64_t Cu, const float *bias, int overwrite) {
+    const int64_t NG = t->N * t->G, g12 = t->g[1] * t->g[2], rows = t->nt0 * t->nt1;
+    const int64_t rs1 = t->pd[2] * t->C, rs0 = t->pd[1] * rs1;
+    if (t0 >= t1) return;
+    /* the position of the tile's first entry, then stepped (no divisions per position) */
+    int64_t n = t0 * NW_POS / t->G, r0 = t0 * NW_POS % t->G;
+    int64_t g0 = r0 / g12, g1 = (r0 / t->g[2]) % t->g[1], g2 = r0 % t->g[2];
+    for (int64_t ti = t0; ti < t1; ti++) {
+        const float *a[NW_POS];
+        int64_t uoff[NW_POS];
+        for (int i = 0; i < NW_POS; i++) {
+            a[i] = t->P + (((n * t->pd[0] + t->base[0] + g0 * t->step[0]) * t->pd[1] + t->base[1] + g1 * t->step[1]) *
+                              t->pd[2] + t->base[2] + g2 * t->step[2]) * t->C;
+            uoff[i] = n * Cu * t->Og + ((t->o0[0] + g0 * t->ostep[0]) * t->od[1] + t->o0[1] + g1 * t->ostep[1]) *
+                                           t->od[2] + t->o0[2] + g2 * t->ostep[2];
+            /* step to the next position; past the last one, the tile repeats it */
+            if (ti * NW_POS + i + 1 < NG && ++g2 == t->g[2]) {
+                g2 = 0;
+                if (++g1 == t->g[1]) {
+                    g1 = 0;
+                    if (++g0 == t->g[0]) g0 = 0, n++;
+                }
+            }
+        }
+        const int nvalid = (int)min64(NW_POS, NG - ti * NW_POS);
+        for (int64_t c0 = 0; c0 < Cu; c0 += 3) {
+            float out[NW_POS][4];
+            const float *b = t->B + c0 * rows * t->L;
+            switch (min64(3, Cu - c0)) {
+            case 1: nw_tile(1, a, t->nt0, t->nt1, rs0, rs1, t->L, b, rows * t->L, out); break;
+            case 2: nw_tile(2, a, t->nt0, t->nt1, rs0, rs1, t->L, b, rows * t->L, out); break;
+            default: nw_tile(3, a, t->nt0, t->nt1, rs0, rs1, t->L, b, rows * t->L, out); break;
+            }
+            for (int i = 0; i < nvalid; i++)
+                for (int64_t j = 0; j < min64(3, Cu - c0); j++) {
+                    float *u = U + uoff[i] + (c0 + j) * t->Og;
+                    *u = (overwrite ? (bias ? bias[c0 + j] : 0.0f) : *u) + out[i][j];
+                }
+        }
+    }
+}
+
+/* adj for Cu <= VG_CONV_IGEMM_NARROW_CU, given the phases vg_conv_igemm_adj
+ * set up (rr: residues, jh: first tap counted down, per phase and axis). */
+static int adj_narrow(float *U, const float *V, const float *Wc, const float *bias, int overwrite,
+                      const struct vg_conv_canon *c, int parts, struct ig_task *ph, int np, int64_t (*rr)[3],
+                      int64_t (*jh)[3], const int64_t lo[3], const int64_t pd[3], int need_zero) {
+    const int64_t ldc = cdiv(c->Cv, 8) * 8, Cu = c->Cu, Cv = c->Cv, Kv = c->Kv;
+    size_t boff[VG_CONV_IGEMM_MAX_S * VG_CONV_IGEMM_MAX_S * VG_CONV_IGEMM_MAX_S], bsize = 1;
+    for (int i = 0; i < np; i++) {
+        ph[i].L = ph[i].L / Cv * ldc;
+        ph[i].C = ldc;
+        ph[i].ntiles = cdiv(c->N * ph[i].G, NW_POS);
+        boff[i] = bsize;
+        bsize += (size_t)(Cu * ph[i].nt0 * ph[i].nt1 * ph[i].L);
+    }
+    float *P = vg_gemm_scratch(SLOT_SRC, (size_t)(c->N * prod3(pd) * ldc));
+    float *B = vg_gemm_scratch(SLOT_WPK, bsize);
+    if (!P || !B) return 0;
+    for (int i = 0; i < np; i++) {
+        ph[i].P = P;
+        ph[i].B = B + boff[i];
+    }
+    struct cl_copy cp = {P, V, c->N, Cv, ldc, {c->vd[0], c->vd[1], c->vd[2]}, {lo[0], lo[1], lo[2]},
+                         {pd[0], pd[1], pd[2]}};
+    const int64_t crows = c->N * pd[0] * pd[1];
+    const int k1 = c->k[1], k2 = c->k[2], s0 = c->s[0], s1 = c->s[1], s2 = c->s[2];
+    const int prefill = need_zero && overwrite; /* U positions no phase reaches get bias or 0 */
+    int64_t nchunks = 1;
+    for (int i = 0; i < np; i++) nchunks = max64(nchunks, cdiv(ph[i].ntiles, NW_CHUNK));
+#pragma omp parallel num_threads(parts) if (parts > 1)
+    {
+        if (prefill) {
+#pragma omp for schedule(static) nowait
+            for (int64_t r = 0; r < c->N * Cu; r++) {
+                const float b = bias ? bias[r % Cu] : 0.0f;
+                for (int64_t q = 0; q < c->Ug; q++) U[r * c->Ug + q] = b;
+            }
+        }
+#pragma omp for schedule(static) nowait
+        for (int64_t r = 0; r < crows; r++) cl_copy_row(&cp, r);
+        /* B[cu][jt' jh'][jw' cv] = Wc[cv, cu, taps counted down from jhi], 0 for cv >= Cv */
+        for (int i = 0; i < np; i++) {
+            const struct ig_task *t = &ph[i];
+            const int64_t rows = t->nt0 * t->nt1, ntw = t->L / ldc;
+#pragma omp for schedule(static) nowait
+            for (int64_t cr = 0; cr < Cu * rows; cr++) {
+                const int64_t cu = cr / rows, r = cr % rows;
+                const int64_t jt = jh[i][0] - 1 - r / t->nt1, jhh = jh[i][1] - 1 - r % t->nt1;
+                const int64_t kt = rr[i][0] + jt * s0, kh = rr[i][1] + jhh * s1;
+                float *b = (float *)t->B + cr * t->L;
+                for (int64_t jw = 0; jw < ntw; jw++) {
+                    const int64_t kw = rr[i][2] + (jh[i][2] - 1 - jw) * s2;
+                    for (int64_t cv = 0; cv < ldc; cv++)
+                        b[jw * ldc + cv] = cv < Cv ? Wc[(cv * Cu + cu) * Kv + (kt * k1 + kh) * k2 + kw] : 0.0f;
+                }
+            }
+        }
+#pragma omp barrier
+        /* chunk j of every phase covers about the same region of P: running
+         * the phases chunk by chunk reads P from memory once, not once per
+         * phase */
+#pragma omp for schedule(static)
+        for (int64_t j = 0; j < nchunks; j++)
+            for (int i = 0; i < np; i++) {
+                int64_t b, e;
+                split(ph[i].ntiles, nchunks, j, &b, &e);
+                nw_run(&ph[i], b, e, U, Cu, bias, overwrite && !prefill);
+            }
+    }
+    return 1;
+}
+
 int vg_conv_igemm_adj(float *U, const float *V, const float *Wc, const float *bias, int overwrite,
                       const struct vg_conv_canon *c, int parts) {
     if (parts < 1) parts = 1;
@@ -483,6 +654,8 @@ int vg_conv_igemm_adj(float *U, const float *V, const float *Wc, const float *bi
                 maxrows = max64(maxrows, t->nt0 * t->nt1);
                 np++;
             }
+    if (c->Cu <= VG_CONV_IGEMM_NARROW_CU)
+        return adj_narrow(U, V, Wc, bias, overwrite, c, parts, ph, np, rr, jh, lo, pd, need_zero);
     float *P = vg_gemm_scratch(SLOT_SRC, (size_t)(c->N * prod3(pd) * c->Cv + 16));
     float *O = vg_gemm_scratch(SLOT_OUT, (size_t)(NU * ldo));
     float *B = vg_gemm_scratch(SLOT_WPK, bsize);

@@ -23,6 +23,7 @@
 #ifndef VG_REAL_F64
 
 #define VG_CONV_IGEMM_MAX_S 4 /* larger strides take the packed-GEMM lowering */
+#define VG_CONV_IGEMM_NARROW_CU 8 /* adj with at most this many U channels: the narrow kernel */
 
 /* V (N, Cv, vd) = conv(U (N, Cu, ud), Wc (Cv, Cu, k)), stride s, padding p */
 struct vg_conv_canon {
