@@ -17,6 +17,10 @@
  * vectorises over the reduction (adj_narrow): 4 positions x 3 channels of
  * 8-float accumulators, summed horizontally at the end.
  *
+ * fwd writes each block of tiles to a per-thread buffer and transposes it
+ * into NCDHW right away (no full-size channels-last result); adj, whose
+ * phases land on strided grids, goes through a full channels-last result.
+ *
  * Taps that read only padding for every output are left out (a tap row
  * count or W tap count below the kernel's), as the gathers of conv_gather.c
  * do.
@@ -156,18 +160,18 @@ struct cl_back {
     int overwrite;
 };
 
-__attribute__((target("avx2"))) static void cl_back_item(const struct cl_back *k, int64_t item) {
-    const int64_t ncb = cdiv(k->C, 8), n = item / ncb, c0 = (item % ncb) * 8, cn = min64(8, k->C - c0);
-    const float *o = k->O + n * k->S * k->ldo + c0;
+/* Positions s0 .. s1 of sample n, channels c0 .. c0+cn (cn <= 8), from O
+ * rows o (row q: position s0 + q). */
+__attribute__((target("avx2"))) static void cl_back_rows(const struct cl_back *k, const float *o, int64_t n, int64_t c0,
+                                                          int64_t cn, int64_t s0, int64_t s1) {
     float *d = k->D + (n * k->C + c0) * k->S;
-    const int64_t S = k->S;
-    int64_t s = 0;
+    int64_t s = s0;
     if (cn == 8) {
-        for (; s + 8 <= S; s += 8) {
+        for (; s + 8 <= s1; s += 8) {
             __m256 v[8];
-            tr8_load(o + s * k->ldo, k->ldo, v);
+            tr8_load(o + (s - s0) * k->ldo, k->ldo, v);
             for (int j = 0; j < 8; j++) {
-                float *dr = d + j * S + s;
+                float *dr = d + j * k->S + s;
                 __m256 base = k->overwrite ? _mm256_set1_ps(k->bias ? k->bias[c0 + j] : 0.0f) : _mm256_loadu_ps(dr);
                 _mm256_storeu_ps(dr, _mm256_add_ps(base, v[j]));
             }
@@ -175,8 +179,23 @@ __attribute__((target("avx2"))) static void cl_back_item(const struct cl_back *k
     }
     for (int64_t j = 0; j < cn; j++) {
         float b = k->bias ? k->bias[c0 + j] : 0.0f;
-        float *dr = d + j * S;
-        for (int64_t q = s; q < S; q++) dr[q] = (k->overwrite ? b : dr[q]) + o[q * k->ldo + j];
+        float *dr = d + j * k->S;
+        for (int64_t q = s; q < s1; q++) dr[q] = (k->overwrite ? b : dr[q]) + o[(q - s0) * k->ldo + j];
+    }
+}
+
+static void cl_back_item(const struct cl_back *k, int64_t item) {
+    const int64_t ncb = cdiv(k->C, 8), n = item / ncb, c0 = (item % ncb) * 8;
+    cl_back_rows(k, k->O + n * k->S * k->ldo + c0, n, c0, min64(8, k->C - c0), 0, k->S);
+}
+
+/* Positions p0 .. p1 of (N S) from O rows o (row q: position p0 + q), all channels. */
+static void cl_back_range(const struct cl_back *k, const float *o, int64_t p0, int64_t p1) {
+    while (p0 < p1) {
+        const int64_t n = p0 / k->S, s0 = p0 % k->S, s1 = min64(k->S, s0 + p1 - p0);
+        for (int64_t c0 = 0; c0 < k->C; c0 += 8) cl_back_rows(k, o + c0, n, c0, min64(8, k->C - c0), s0, s1);
+        o += (s1 - s0) * k->ldo;
+        p0 += s1 - s0;
     }
 }
 
@@ -268,10 +287,14 @@ struct ig_task {
     const float *B; /* (nb, nt0 nt1, L, NR) */
     int64_t nb, ntiles;
     int64_t mb; /* tiles per block, <= MB */
+    const struct cl_back *back; /* non-NULL (fwd): O is unused, each block of
+                                 * tiles goes to a per-thread buffer and from
+                                 * there straight into back->D */
 };
 
 static size_t thr_floats(int64_t rows, int64_t ldo) {
-    return (size_t)(MB * rows * MR + MB * MR) * (sizeof(void *) / sizeof(float)) + (size_t)ldo + 16;
+    return (size_t)(MB * rows * MR + MB * MR) * (sizeof(void *) / sizeof(float)) + (size_t)ldo + 16 +
+           (size_t)(MB * MR * ldo);
 }
 
 static void ig_run(const struct ig_task *t, int64_t t0, int64_t t1, float *thr) {
@@ -279,6 +302,7 @@ static void ig_run(const struct ig_task *t, int64_t t0, int64_t t1, float *thr) 
     const float **ptr = (const float **)(void *)thr;
     float **crow = (float **)(ptr + MB * rows * MR);
     float *dummy = (float *)(void *)(crow + MB * MR);
+    float *oblk = dummy + t->ldo + 16; /* (MB MR, ldo) when t->back */
     const int64_t rb = L <= KCT ? max64(1, KCT / L) : 1;
     for (int64_t tb = t0; tb < t1; tb += t->mb) {
         const int64_t ntl = min64(t->mb, t1 - tb);
@@ -296,6 +320,7 @@ static void ig_run(const struct ig_task *t, int64_t t0, int64_t t1, float *thr) 
                         ptr[(ti * rows + rt * t->nt1 + rh) * MR + i] =
                             t->P + (((n * t->pd[0] + s0 + rt) * t->pd[1] + s1 + rh) * t->pd[2] + s2) * t->C;
                 crow[ti * MR + i] =
+                    t->back ? oblk + (ti * MR + i) * t->ldo :
                     valid ? t->O + (n * t->Og + ((t->o0[0] + g0 * t->ostep[0]) * t->od[1] + t->o0[1] +
                                                  g1 * t->ostep[1]) * t->od[2] + t->o0[2] + g2 * t->ostep[2]) * t->ldo
                           : dummy;
@@ -321,6 +346,7 @@ static void ig_run(const struct ig_task *t, int64_t t0, int64_t t1, float *thr) 
                     }
                 }
         }
+        if (t->back) cl_back_range(t->back, oblk, tb * MR, min64(NG, (tb + ntl) * MR));
     }
 }
 
@@ -366,20 +392,20 @@ int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bi
     if (!fwd_taps(c, m0, nt, lo, pd)) return 0;
     const int64_t nb = cdiv(c->Cv, NR), ldo = nb * NR, rows = nt[0] * nt[1], L = nt[2] * c->Cu;
     float *P = vg_gemm_scratch(SLOT_SRC, (size_t)(c->N * prod3(pd) * c->Cu + 16));
-    float *O = vg_gemm_scratch(SLOT_OUT, (size_t)(NV * ldo));
     float *B = vg_gemm_scratch(SLOT_WPK, (size_t)(nb * rows * L * NR + 1));
     float *thr[MAX_PARTS];
-    if (!P || !O || !B || !reserve_thr(thr, parts, rows, ldo)) return 0;
+    if (!P || !B || !reserve_thr(thr, parts, rows, ldo)) return 0;
     memset(P + c->N * prod3(pd) * c->Cu, 0, 16 * sizeof(float));
     struct cl_copy cp = {P, U, c->N, c->Cu, c->Cu, {c->ud[0], c->ud[1], c->ud[2]}, {lo[0], lo[1], lo[2]},
                          {pd[0], pd[1], pd[2]}};
+    struct cl_back bk = {V, NULL, bias, c->N, c->Cv, c->Vg, ldo, overwrite};
     /* padded coordinates: v s - p + (m0 + m) + lo = v s + m0 + m */
     struct ig_task t = {P, {pd[0], pd[1], pd[2]}, c->Cu, c->N, {c->vd[0], c->vd[1], c->vd[2]}, c->Vg,
-                        {c->s[0], c->s[1], c->s[2]}, {m0[0], m0[1], m0[2]}, nt[0], nt[1], L, O, ldo,
-                        {c->vd[0], c->vd[1], c->vd[2]}, {0, 0, 0}, {1, 1, 1}, c->Vg, B, nb, cdiv(NV, MR), MB_FWD};
-    struct cl_back bk = {V, O, bias, c->N, c->Cv, c->Vg, ldo, overwrite};
+                        {c->s[0], c->s[1], c->s[2]}, {m0[0], m0[1], m0[2]}, nt[0], nt[1], L, NULL, ldo,
+                        {c->vd[0], c->vd[1], c->vd[2]}, {0, 0, 0}, {1, 1, 1}, c->Vg, B, nb, cdiv(NV, MR), MB_FWD,
+                        &bk};
     const int64_t Kv = c->Kv, Cu = c->Cu, Cv = c->Cv, k1 = c->k[1], k2 = c->k[2];
-    const int64_t crows = c->N * pd[0] * pd[1], bitems = c->N * cdiv(c->Cv, 8);
+    const int64_t crows = c->N * pd[0] * pd[1];
 #pragma omp parallel num_threads(parts) if (parts > 1)
     {
 #pragma omp for schedule(static)
@@ -403,8 +429,6 @@ int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bi
             split(t.ntiles, parts, p, &b, &e);
             ig_run(&t, b, e, thr[p]);
         }
-#pragma omp for schedule(static)
-        for (int64_t it = 0; it < bitems; it++) cl_back_item(&bk, it);
     }
     return 1;
 }
@@ -649,6 +673,7 @@ int vg_conv_igemm_adj(float *U, const float *V, const float *Wc, const float *bi
                 t->nb = nb;
                 t->ntiles = cdiv(c->N * t->G, MR);
                 t->mb = MB_ADJ;
+                t->back = NULL;
                 boff[np] = bsize;
                 bsize += (size_t)(nb * t->nt0 * t->nt1 * t->L * NR);
                 maxrows = max64(maxrows, t->nt0 * t->nt1);

@@ -6,11 +6,13 @@
  * expanded into im2col panels is instead copied once, channels-last and
  * zero-padded, and the micro-kernels read it through row pointers (one per
  * output position and kernel (t, h) tap row, covering the W taps times the
- * channels contiguously): XNNPACK's indirect GEMM. Results are computed in a
- * channels-last scratch and transposed back into NCDHW (bias or accumulate
- * folded into that pass). Scratch per calling thread, in steady state:
- * the padded copy of the source, the channels-last result (or dW), the
- * packed weights, and small per-part pointer tables.
+ * channels contiguously): XNNPACK's indirect GEMM. Results are computed
+ * channels-last and transposed back into NCDHW (bias or accumulate folded
+ * into that pass): per block of tiles for fwd, through a whole-result
+ * scratch for adj (the narrow adj kernel writes NCDHW directly). Scratch per
+ * calling thread, in steady state: the padded copy of the source, the
+ * channels-last result (or dW), the packed weights, and small per-part
+ * pointer tables and result blocks.
  *
  * Every output element is summed by one thread in an order fixed by the
  * shape alone, so results are bit-identical for any thread count. Scratch
