@@ -499,10 +499,16 @@ static void conv_backward(vg_real *dinp, vg_real *dweight, vg_real *dbias, const
         for (int64_t co = 0; co < Co; co++) {
             double s = 0;
             for (int64_t n = 0; n < d->N; n++) {
+                /* 8 interleaved partial sums: independent adds, in an order fixed by O */
                 const float *g = dout + (n * Co + co) * O;
-                float part = 0;
-                for (int64_t i = 0; i < O; i++) part += g[i];
-                s += part;
+                float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                int64_t i = 0;
+                for (; i + 8 <= O; i += 8)
+                    for (int l = 0; l < 8; l++) part[l] += g[i + l];
+                float tail = 0;
+                for (; i < O; i++) tail += g[i];
+                s += (double)(((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]))) +
+                     (double)tail;
             }
             dbias[co] += (float)s;
         }
