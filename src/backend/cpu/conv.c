@@ -442,8 +442,9 @@ enum ig_pass { IG_FWD, IG_ADJ, IG_WGRAD };
  * packed-GEMM lowering on the 3D-DCGAN layers (bench/README.md, "conv
  * kernels"): not for the dense layers (one plain GEMM); adj with at most
  * VG_CONV_IGEMM_NARROW_CU U channels runs its narrow kernel (vectorised over
- * the reduction), 9..15 channels would leave most of the 16-wide tile empty;
- * not for fwd over fewer than 512 outputs, where each thread's
+ * the reduction; 1.3-1.6x the packed GEMM for 4, 6 and 8 channels on a
+ * g64.5-like layer), from 12 channels the 16-wide tile (1.2x at 12, even at
+ * 10: 9..11 stay on the packed GEMM); not for fwd over fewer than 512 outputs, where each thread's
  * tiles are too few to amortise streaming the packed weights (~10% slower);
  * and not for wgrad, which measured 0.77-1.15x the packed GEMM (its result
  * tiles go through memory every few dozen positions): it stays available,
@@ -457,7 +458,7 @@ static int use_igemm(const struct canon *c, enum ig_pass pass) {
     if (is_dense(c)) return 0;
     switch (pass) {
     case IG_FWD: return c->Cv >= 16 && c->N * c->Vg >= 512;
-    case IG_ADJ: return c->Cu >= 16 || c->Cu <= VG_CONV_IGEMM_NARROW_CU;
+    case IG_ADJ: return c->Cu >= 12 || c->Cu <= VG_CONV_IGEMM_NARROW_CU;
     default: return 0;
     }
 }
