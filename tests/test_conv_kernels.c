@@ -6,9 +6,10 @@
  * padding >= kernel / 2, channel counts off the register tiles, and the
  * 3D-DCGAN layer geometries with fewer channels or samples, through both
  * fast lowerings (packed GEMM, and the indirect GEMM where the CPU has it,
- * forced onto every case so its edges are covered). Each
- * case checks the forward (which must overwrite), every gradient (which must
- * accumulate), NULL gradients, and bit-identical reruns. PyTorch parity of
+ * forced onto every case so its edges are covered; with 1 to 8 U channels
+ * that is its narrow adj kernel). Each case checks the forward (which must
+ * overwrite), every gradient (which must accumulate), NULL gradients,
+ * bit-identical reruns, and results bit-identical for 1, 2 and 3 threads. PyTorch parity of
  * the op lives in the fixture tests. */
 #include "backend/cpu/conv_igemm.h"
 #include "backend/cpu/cpu.h"
@@ -131,7 +132,10 @@ static void fcase_free(struct fcase *c) {
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
 }
 
-static void test_fast_case(const vg_backend *be, const struct fcase *c, const char *name) {
+/* Runs one case; `first`: keep its results in y1/dx1/dw1, else require
+ * them bit-identical (the sum order must not depend on the thread count). */
+static void test_fast_case(const vg_backend *be, const struct fcase *c, const char *name, int first, float *y1,
+                           float *dx1k, float *dw1k) {
     const struct vg_conv_desc *d = c->d;
     const int64_t ni = c->ni, no = c->no, nw = c->nw;
     float *y = malloc(sizeof(float) * (size_t)no);
@@ -162,6 +166,15 @@ static void test_fast_case(const vg_backend *be, const struct fcase *c, const ch
     CHECK(memcmp(dw1, dw, sizeof(float) * (size_t)nw) == 0, "%s: dweight alone differs", name);
     CHECK(memcmp(db1, db, sizeof(float) * (size_t)d->C_out) == 0, "%s: dbias alone differs", name);
 
+    if (first) {
+        memcpy(y1, y, sizeof(float) * (size_t)no);
+        memcpy(dx1k, dx, sizeof(float) * (size_t)ni);
+        memcpy(dw1k, dw, sizeof(float) * (size_t)nw);
+    } else {
+        CHECK(memcmp(y1, y, sizeof(float) * (size_t)no) == 0 && memcmp(dx1k, dx, sizeof(float) * (size_t)ni) == 0 &&
+                  memcmp(dw1k, dw, sizeof(float) * (size_t)nw) == 0,
+              "%s: results differ from 1 thread", name);
+    }
     /* bit-identical reruns */
     float *y2 = malloc(sizeof(float) * (size_t)no);
     be->conv_forward(y2, c->x, c->w, NULL, d);
@@ -218,6 +231,21 @@ int main(void) {
         {"T k2 s3 p0 op2 Cout 18", make(2, 10, 18, 2, 3, 3, 2, 2, 2, 3, 3, 3, 0, 0, 0, 1, 2, 1, 0)},
         {"T k5 s2 p3 in 2x3x2", make(2, 13, 22, 2, 3, 2, 5, 5, 5, 2, 2, 2, 3, 3, 3, 1, 1, 0, 1)},
         {"T k3 s1 p2 Cin 3 Cout 16", make(1, 3, 16, 2, 3, 4, 3, 3, 3, 1, 1, 1, 2, 2, 2, 1, 0, 0, 0)},
+        /* the narrow adj kernel (U with at most 8 channels: transposed conv
+         * forward with few C_out, conv input gradient with few C_in):
+         * channel groups of 3, 2 and 1, reductions off the 8-float chunks,
+         * odd sizes, stride 1 and 2, padding 0..2, phases without taps */
+        {"T Cout 1 k4 s2 p1 odd N=1", make(1, 5, 1, 3, 5, 7, 4, 4, 4, 2, 2, 2, 1, 1, 1, 1, 0, 1, 0)},
+        {"T Cout 2 k3 s1 p0", make(2, 9, 2, 3, 4, 5, 3, 3, 3, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0)},
+        {"T Cout 3 k4 s2 p2 Cin 13", make(1, 13, 3, 2, 3, 5, 4, 4, 4, 2, 2, 2, 2, 2, 2, 1, 1, 0, 1)},
+        {"T Cout 4 k3 s2 p1 Cin 17", make(2, 17, 4, 3, 3, 4, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 0)},
+        {"T Cout 5 k(2,3,4) s(1,2,2) Cin 8", make(1, 8, 5, 3, 4, 3, 2, 3, 4, 1, 2, 2, 1, 0, 2, 1, 0, 1, 1)},
+        {"T Cout 2 k2 s3 (phases without taps)", make(2, 4, 2, 2, 3, 3, 2, 2, 2, 3, 3, 3, 0, 0, 0, 1, 2, 1, 0)},
+        {"Cin 1 k3 s2 p1 odd", make(1, 1, 6, 5, 7, 9, 3, 3, 3, 2, 2, 2, 1, 1, 1, 0, 0, 0, 0)},
+        {"Cin 2 k4 s2 p2", make(2, 2, 9, 4, 6, 5, 4, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0)},
+        {"Cin 4 k(1,2,2) s1 p0 T=1 N=1", make(1, 4, 5, 1, 7, 6, 1, 2, 2, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0)},
+        {"Cin 7 Cout 3 k3 s2 p0", make(1, 7, 3, 3, 5, 7, 3, 3, 3, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0)},
+        {"Cin 8 Cout 65 k4 s2 p1", make(1, 8, 65, 2, 6, 6, 4, 4, 4, 2, 2, 2, 1, 1, 1, 0, 0, 0, 0)},
         /* the 3D-DCGAN geometries (exact where small, else fewer channels) */
         {"g64.1 100->512 k(1,4,4)", make(2, 100, 512, 1, 1, 1, 1, 4, 4, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0)},
         {"g32.1 100->256 k(2,4,4)", make(2, 100, 256, 1, 1, 1, 2, 4, 4, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0)},
@@ -242,15 +270,18 @@ int main(void) {
     for (int i = 0; i < ncases; i++) {
         struct fcase c;
         fcase_init(&c, &cases[i].d);
+        float *y1 = malloc(sizeof(float) * (size_t)c.no), *dx1 = malloc(sizeof(float) * (size_t)(c.ni > 0 ? c.ni : 1));
+        float *dw1 = malloc(sizeof(float) * (size_t)(c.nw > 0 ? c.nw : 1));
         for (int m = 0; m < modes; m++) {
             vg_conv_igemm_force(m);
             for (int t = 0; t < 3; t++) {
                 char name[160];
                 vg_set_threads(threads[t]);
                 snprintf(name, sizeof name, "%s [%s, threads %d]", cases[i].name, m ? "igemm" : "gemm", threads[t]);
-                test_fast_case(&be, &c, name);
+                test_fast_case(&be, &c, name, t == 0, y1, dx1, dw1);
             }
         }
+        free(y1), free(dx1), free(dw1);
         fcase_free(&c);
     }
     vg_conv_igemm_force(-1);

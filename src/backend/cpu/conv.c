@@ -440,9 +440,11 @@ enum ig_pass { IG_FWD, IG_ADJ, IG_WGRAD };
 /* Whether a canonical pass takes the indirect GEMM of conv_igemm.c: where
  * the CPU runs it, and (unless forced) where it measured faster than the
  * packed-GEMM lowering on the 3D-DCGAN layers (bench/README.md, "conv
- * kernels"): not for the dense layers (one plain GEMM); not where few output
- * channels would leave most of its 16-wide tile empty (adj with Cu = 3 is
- * 3x slower); not for fwd over fewer than 512 outputs, where each thread's
+ * kernels"): not for the dense layers (one plain GEMM); adj with at most
+ * VG_CONV_IGEMM_NARROW_CU U channels runs its narrow kernel (vectorised over
+ * the reduction; 1.3-1.6x the packed GEMM for 4, 6 and 8 channels on a
+ * g64.5-like layer), from 12 channels the 16-wide tile (1.2x at 12, even at
+ * 10: 9..11 stay on the packed GEMM); not for fwd over fewer than 512 outputs, where each thread's
  * tiles are too few to amortise streaming the packed weights (~10% slower);
  * and not for wgrad, which measured 0.77-1.15x the packed GEMM (its result
  * tiles go through memory every few dozen positions): it stays available,
@@ -456,7 +458,7 @@ static int use_igemm(const struct canon *c, enum ig_pass pass) {
     if (is_dense(c)) return 0;
     switch (pass) {
     case IG_FWD: return c->Cv >= 16 && c->N * c->Vg >= 512;
-    case IG_ADJ: return c->Cu >= 16;
+    case IG_ADJ: return c->Cu >= 12 || c->Cu <= VG_CONV_IGEMM_NARROW_CU;
     default: return 0;
     }
 }
@@ -498,10 +500,16 @@ static void conv_backward(vg_real *dinp, vg_real *dweight, vg_real *dbias, const
         for (int64_t co = 0; co < Co; co++) {
             double s = 0;
             for (int64_t n = 0; n < d->N; n++) {
+                /* 8 interleaved partial sums: independent adds, in an order fixed by O */
                 const float *g = dout + (n * Co + co) * O;
-                float part = 0;
-                for (int64_t i = 0; i < O; i++) part += g[i];
-                s += part;
+                float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                int64_t i = 0;
+                for (; i + 8 <= O; i += 8)
+                    for (int l = 0; l < 8; l++) part[l] += g[i + l];
+                float tail = 0;
+                for (; i < O; i++) tail += g[i];
+                s += (double)(((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]))) +
+                     (double)tail;
             }
             dbias[co] += (float)s;
         }

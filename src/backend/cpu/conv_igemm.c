@@ -13,6 +13,13 @@
  * the taps k = r + j s from v = (u + p - r) / s - j, a dense conv with
  * ceil((k - r) / s) taps whose outputs land on a stride-s grid of U; each U
  * position belongs to exactly one phase (no scatter, no wasted taps).
+ * With few output channels (Cu <= VG_CONV_IGEMM_NARROW_CU) adj instead
+ * vectorises over the reduction (adj_narrow): 4 positions x 3 channels of
+ * 8-float accumulators, summed horizontally at the end.
+ *
+ * fwd writes each block of tiles to a per-thread buffer and transposes it
+ * into NCDHW right away (no full-size channels-last result); adj, whose
+ * phases land on strided grids, goes through a full channels-last result.
  *
  * Taps that read only padding for every output are left out (a tap row
  * count or W tap count below the kernel's), as the gathers of conv_gather.c
@@ -153,18 +160,18 @@ struct cl_back {
     int overwrite;
 };
 
-__attribute__((target("avx2"))) static void cl_back_item(const struct cl_back *k, int64_t item) {
-    const int64_t ncb = cdiv(k->C, 8), n = item / ncb, c0 = (item % ncb) * 8, cn = min64(8, k->C - c0);
-    const float *o = k->O + n * k->S * k->ldo + c0;
+/* Positions s0 .. s1 of sample n, channels c0 .. c0+cn (cn <= 8), from O
+ * rows o (row q: position s0 + q). */
+__attribute__((target("avx2"))) static void cl_back_rows(const struct cl_back *k, const float *o, int64_t n, int64_t c0,
+                                                          int64_t cn, int64_t s0, int64_t s1) {
     float *d = k->D + (n * k->C + c0) * k->S;
-    const int64_t S = k->S;
-    int64_t s = 0;
+    int64_t s = s0;
     if (cn == 8) {
-        for (; s + 8 <= S; s += 8) {
+        for (; s + 8 <= s1; s += 8) {
             __m256 v[8];
-            tr8_load(o + s * k->ldo, k->ldo, v);
+            tr8_load(o + (s - s0) * k->ldo, k->ldo, v);
             for (int j = 0; j < 8; j++) {
-                float *dr = d + j * S + s;
+                float *dr = d + j * k->S + s;
                 __m256 base = k->overwrite ? _mm256_set1_ps(k->bias ? k->bias[c0 + j] : 0.0f) : _mm256_loadu_ps(dr);
                 _mm256_storeu_ps(dr, _mm256_add_ps(base, v[j]));
             }
@@ -172,8 +179,23 @@ __attribute__((target("avx2"))) static void cl_back_item(const struct cl_back *k
     }
     for (int64_t j = 0; j < cn; j++) {
         float b = k->bias ? k->bias[c0 + j] : 0.0f;
-        float *dr = d + j * S;
-        for (int64_t q = s; q < S; q++) dr[q] = (k->overwrite ? b : dr[q]) + o[q * k->ldo + j];
+        float *dr = d + j * k->S;
+        for (int64_t q = s; q < s1; q++) dr[q] = (k->overwrite ? b : dr[q]) + o[(q - s0) * k->ldo + j];
+    }
+}
+
+static void cl_back_item(const struct cl_back *k, int64_t item) {
+    const int64_t ncb = cdiv(k->C, 8), n = item / ncb, c0 = (item % ncb) * 8;
+    cl_back_rows(k, k->O + n * k->S * k->ldo + c0, n, c0, min64(8, k->C - c0), 0, k->S);
+}
+
+/* Positions p0 .. p1 of (N S) from O rows o (row q: position p0 + q), all channels. */
+static void cl_back_range(const struct cl_back *k, const float *o, int64_t p0, int64_t p1) {
+    while (p0 < p1) {
+        const int64_t n = p0 / k->S, s0 = p0 % k->S, s1 = min64(k->S, s0 + p1 - p0);
+        for (int64_t c0 = 0; c0 < k->C; c0 += 8) cl_back_rows(k, o + c0, n, c0, min64(8, k->C - c0), s0, s1);
+        o += (s1 - s0) * k->ldo;
+        p0 += s1 - s0;
     }
 }
 
@@ -265,10 +287,14 @@ struct ig_task {
     const float *B; /* (nb, nt0 nt1, L, NR) */
     int64_t nb, ntiles;
     int64_t mb; /* tiles per block, <= MB */
+    const struct cl_back *back; /* non-NULL (fwd): O is unused, each block of
+                                 * tiles goes to a per-thread buffer and from
+                                 * there straight into back->D */
 };
 
 static size_t thr_floats(int64_t rows, int64_t ldo) {
-    return (size_t)(MB * rows * MR + MB * MR) * (sizeof(void *) / sizeof(float)) + (size_t)ldo + 16;
+    return (size_t)(MB * rows * MR + MB * MR) * (sizeof(void *) / sizeof(float)) + (size_t)ldo + 16 +
+           (size_t)(MB * MR * ldo);
 }
 
 static void ig_run(const struct ig_task *t, int64_t t0, int64_t t1, float *thr) {
@@ -276,6 +302,7 @@ static void ig_run(const struct ig_task *t, int64_t t0, int64_t t1, float *thr) 
     const float **ptr = (const float **)(void *)thr;
     float **crow = (float **)(ptr + MB * rows * MR);
     float *dummy = (float *)(void *)(crow + MB * MR);
+    float *oblk = dummy + t->ldo + 16; /* (MB MR, ldo) when t->back */
     const int64_t rb = L <= KCT ? max64(1, KCT / L) : 1;
     for (int64_t tb = t0; tb < t1; tb += t->mb) {
         const int64_t ntl = min64(t->mb, t1 - tb);
@@ -293,6 +320,7 @@ static void ig_run(const struct ig_task *t, int64_t t0, int64_t t1, float *thr) 
                         ptr[(ti * rows + rt * t->nt1 + rh) * MR + i] =
                             t->P + (((n * t->pd[0] + s0 + rt) * t->pd[1] + s1 + rh) * t->pd[2] + s2) * t->C;
                 crow[ti * MR + i] =
+                    t->back ? oblk + (ti * MR + i) * t->ldo :
                     valid ? t->O + (n * t->Og + ((t->o0[0] + g0 * t->ostep[0]) * t->od[1] + t->o0[1] +
                                                  g1 * t->ostep[1]) * t->od[2] + t->o0[2] + g2 * t->ostep[2]) * t->ldo
                           : dummy;
@@ -318,10 +346,11 @@ static void ig_run(const struct ig_task *t, int64_t t0, int64_t t1, float *thr) 
                     }
                 }
         }
+        if (t->back) cl_back_range(t->back, oblk, tb * MR, min64(NG, (tb + ntl) * MR));
     }
 }
 
-static void split(int64_t n, int parts, int p, int64_t *b, int64_t *e) {
+static void split(int64_t n, int64_t parts, int64_t p, int64_t *b, int64_t *e) {
     *b = n * p / parts;
     *e = n * (p + 1) / parts;
 }
@@ -363,20 +392,20 @@ int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bi
     if (!fwd_taps(c, m0, nt, lo, pd)) return 0;
     const int64_t nb = cdiv(c->Cv, NR), ldo = nb * NR, rows = nt[0] * nt[1], L = nt[2] * c->Cu;
     float *P = vg_gemm_scratch(SLOT_SRC, (size_t)(c->N * prod3(pd) * c->Cu + 16));
-    float *O = vg_gemm_scratch(SLOT_OUT, (size_t)(NV * ldo));
     float *B = vg_gemm_scratch(SLOT_WPK, (size_t)(nb * rows * L * NR + 1));
     float *thr[MAX_PARTS];
-    if (!P || !O || !B || !reserve_thr(thr, parts, rows, ldo)) return 0;
+    if (!P || !B || !reserve_thr(thr, parts, rows, ldo)) return 0;
     memset(P + c->N * prod3(pd) * c->Cu, 0, 16 * sizeof(float));
     struct cl_copy cp = {P, U, c->N, c->Cu, c->Cu, {c->ud[0], c->ud[1], c->ud[2]}, {lo[0], lo[1], lo[2]},
                          {pd[0], pd[1], pd[2]}};
+    struct cl_back bk = {V, NULL, bias, c->N, c->Cv, c->Vg, ldo, overwrite};
     /* padded coordinates: v s - p + (m0 + m) + lo = v s + m0 + m */
     struct ig_task t = {P, {pd[0], pd[1], pd[2]}, c->Cu, c->N, {c->vd[0], c->vd[1], c->vd[2]}, c->Vg,
-                        {c->s[0], c->s[1], c->s[2]}, {m0[0], m0[1], m0[2]}, nt[0], nt[1], L, O, ldo,
-                        {c->vd[0], c->vd[1], c->vd[2]}, {0, 0, 0}, {1, 1, 1}, c->Vg, B, nb, cdiv(NV, MR), MB_FWD};
-    struct cl_back bk = {V, O, bias, c->N, c->Cv, c->Vg, ldo, overwrite};
+                        {c->s[0], c->s[1], c->s[2]}, {m0[0], m0[1], m0[2]}, nt[0], nt[1], L, NULL, ldo,
+                        {c->vd[0], c->vd[1], c->vd[2]}, {0, 0, 0}, {1, 1, 1}, c->Vg, B, nb, cdiv(NV, MR), MB_FWD,
+                        &bk};
     const int64_t Kv = c->Kv, Cu = c->Cu, Cv = c->Cv, k1 = c->k[1], k2 = c->k[2];
-    const int64_t crows = c->N * pd[0] * pd[1], bitems = c->N * cdiv(c->Cv, 8);
+    const int64_t crows = c->N * pd[0] * pd[1];
 #pragma omp parallel num_threads(parts) if (parts > 1)
     {
 #pragma omp for schedule(static)
@@ -400,8 +429,174 @@ int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bi
             split(t.ntiles, parts, p, &b, &e);
             ig_run(&t, b, e, thr[p]);
         }
+    }
+    return 1;
+}
+
+/* ---- adj with few output channels ------------------------------------------ */
+
+/* With Cu <= NARROW_CU the 16-channel tile above would leave most of its
+ * registers empty (Cu = 3: 13 of 16 lanes). Here the vector axis is the
+ * reduction instead: a tile is NW_POS output positions x up to 3 output
+ * channels, one ymm accumulator each, over 8-float chunks of the source rows
+ * (channels padded to a multiple of 8 with zeros, in the source and in the
+ * weights), reduced horizontally at the end. Each output is summed by one
+ * thread in an order fixed by the shape; results go straight into U (NCDHW). */
+#define NW_POS 4
+#define NW_CHUNK 64 /* tiles of a phase per chunk (see adj_narrow) */
+
+/* out[i][j] = sum over tap rows (rt, rh) < (nt0, nt1) and k < L of
+ * a[i][rt * rs0 + rh * rs1 + k] * b[j * bs + (rt nt1 + rh) * L + k], j < jc */
+__attribute__((target("avx2,fma"), always_inline)) static inline void nw_tile(
+    const int jc, const float *const *a, int64_t nt0, int64_t nt1, int64_t rs0, int64_t rs1, int64_t L,
+    const float *b, int64_t bs, float out[NW_POS][4]) {
+    const __m256 z = _mm256_setzero_ps();
+    __m256 c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z;
+    for (int64_t rt = 0; rt < nt0; rt++)
+        for (int64_t rh = 0; rh < nt1; rh++) {
+            const int64_t off = rt * rs0 + rh * rs1;
+            const float *b0 = b + (rt * nt1 + rh) * L, *b1 = b0 + bs, *b2 = b1 + bs;
+            const float *a0 = a[0] + off, *a1 = a[1] + off, *a2 = a[2] + off, *a3 = a[3] + off;
+            for (int64_t k = 0; k < L; k += 8) {
+                const __m256 w0 = _mm256_loadu_ps(b0 + k);
+                const __m256 w1 = jc > 1 ? _mm256_loadu_ps(b1 + k) : z, w2 = jc > 2 ? _mm256_loadu_ps(b2 + k) : z;
+#define NW_ROW(x, c0, c1, c2)                                                 \
+    do {                                                                      \
+        c0 = _mm256_fmadd_ps(x, w0, c0);                                      \
+        if (jc > 1) c1 = _mm256_fmadd_ps(x, w1, c1);                          \
+        if (jc > 2) c2 = _mm256_fmadd_ps(x, w2, c2);                          \
+    } while (0)
+                __m256 x = _mm256_loadu_ps(a0 + k);
+                NW_ROW(x, c00, c01, c02);
+                x = _mm256_loadu_ps(a1 + k);
+                NW_ROW(x, c10, c11, c12);
+                x = _mm256_loadu_ps(a2 + k);
+                NW_ROW(x, c20, c21, c22);
+                x = _mm256_loadu_ps(a3 + k);
+                NW_ROW(x, c30, c31, c32);
+#undef NW_ROW
+            }
+        }
+    const __m256 acc[NW_POS][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}};
+    for (int i = 0; i < NW_POS; i++) { /* lanes of (sum j0, sum j1, sum j2, 0) */
+        __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(acc[i][0], acc[i][1]), _mm256_hadd_ps(acc[i][2], _mm256_setzero_ps()));
+        _mm_storeu_ps(out[i], _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
+}
+
+/* Tiles t0 .. t1 of phase t (t->C is the padded channel stride of P, t->L
+ * its row run; t->B is (Cu, rows, L)); U (N, Cu, Ug) = (overwrite ? bias or
+ * 0 : U) + result. */
+__attribute__((target("avx2,fma"))) static void nw_run(const struct ig_task *t, int64_t t0, int64_t t1, float *U,
+                                                        int64_t Cu, const float *bias, int overwrite) {
+    const int64_t NG = t->N * t->G, g12 = t->g[1] * t->g[2], rows = t->nt0 * t->nt1;
+    const int64_t rs1 = t->pd[2] * t->C, rs0 = t->pd[1] * rs1;
+    if (t0 >= t1) return;
+    /* the position of the tile's first entry, then stepped (no divisions per position) */
+    int64_t n = t0 * NW_POS / t->G, r0 = t0 * NW_POS % t->G;
+    int64_t g0 = r0 / g12, g1 = (r0 / t->g[2]) % t->g[1], g2 = r0 % t->g[2];
+    for (int64_t ti = t0; ti < t1; ti++) {
+        const float *a[NW_POS];
+        int64_t uoff[NW_POS];
+        for (int i = 0; i < NW_POS; i++) {
+            a[i] = t->P + (((n * t->pd[0] + t->base[0] + g0 * t->step[0]) * t->pd[1] + t->base[1] + g1 * t->step[1]) *
+                              t->pd[2] + t->base[2] + g2 * t->step[2]) * t->C;
+            uoff[i] = n * Cu * t->Og + ((t->o0[0] + g0 * t->ostep[0]) * t->od[1] + t->o0[1] + g1 * t->ostep[1]) *
+                                           t->od[2] + t->o0[2] + g2 * t->ostep[2];
+            /* step to the next position; past the last one, the tile repeats it */
+            if (ti * NW_POS + i + 1 < NG && ++g2 == t->g[2]) {
+                g2 = 0;
+                if (++g1 == t->g[1]) {
+                    g1 = 0;
+                    if (++g0 == t->g[0]) g0 = 0, n++;
+                }
+            }
+        }
+        const int nvalid = (int)min64(NW_POS, NG - ti * NW_POS);
+        for (int64_t c0 = 0; c0 < Cu; c0 += 3) {
+            float out[NW_POS][4];
+            const float *b = t->B + c0 * rows * t->L;
+            switch (min64(3, Cu - c0)) {
+            case 1: nw_tile(1, a, t->nt0, t->nt1, rs0, rs1, t->L, b, rows * t->L, out); break;
+            case 2: nw_tile(2, a, t->nt0, t->nt1, rs0, rs1, t->L, b, rows * t->L, out); break;
+            default: nw_tile(3, a, t->nt0, t->nt1, rs0, rs1, t->L, b, rows * t->L, out); break;
+            }
+            for (int i = 0; i < nvalid; i++)
+                for (int64_t j = 0; j < min64(3, Cu - c0); j++) {
+                    float *u = U + uoff[i] + (c0 + j) * t->Og;
+                    *u = (overwrite ? (bias ? bias[c0 + j] : 0.0f) : *u) + out[i][j];
+                }
+        }
+    }
+}
+
+/* adj for Cu <= VG_CONV_IGEMM_NARROW_CU, given the phases vg_conv_igemm_adj
+ * set up (rr: residues, jh: first tap counted down, per phase and axis). */
+static int adj_narrow(float *U, const float *V, const float *Wc, const float *bias, int overwrite,
+                      const struct vg_conv_canon *c, int parts, struct ig_task *ph, int np, int64_t (*rr)[3],
+                      int64_t (*jh)[3], const int64_t lo[3], const int64_t pd[3], int need_zero) {
+    const int64_t ldc = cdiv(c->Cv, 8) * 8, Cu = c->Cu, Cv = c->Cv, Kv = c->Kv;
+    size_t boff[VG_CONV_IGEMM_MAX_S * VG_CONV_IGEMM_MAX_S * VG_CONV_IGEMM_MAX_S], bsize = 1;
+    for (int i = 0; i < np; i++) {
+        ph[i].L = ph[i].L / Cv * ldc;
+        ph[i].C = ldc;
+        ph[i].ntiles = cdiv(c->N * ph[i].G, NW_POS);
+        boff[i] = bsize;
+        bsize += (size_t)(Cu * ph[i].nt0 * ph[i].nt1 * ph[i].L);
+    }
+    float *P = vg_gemm_scratch(SLOT_SRC, (size_t)(c->N * prod3(pd) * ldc));
+    float *B = vg_gemm_scratch(SLOT_WPK, bsize);
+    if (!P || !B) return 0;
+    for (int i = 0; i < np; i++) {
+        ph[i].P = P;
+        ph[i].B = B + boff[i];
+    }
+    struct cl_copy cp = {P, V, c->N, Cv, ldc, {c->vd[0], c->vd[1], c->vd[2]}, {lo[0], lo[1], lo[2]},
+                         {pd[0], pd[1], pd[2]}};
+    const int64_t crows = c->N * pd[0] * pd[1];
+    const int k1 = c->k[1], k2 = c->k[2], s0 = c->s[0], s1 = c->s[1], s2 = c->s[2];
+    const int prefill = need_zero && overwrite; /* U positions no phase reaches get bias or 0 */
+    int64_t nchunks = 1;
+    for (int i = 0; i < np; i++) nchunks = max64(nchunks, cdiv(ph[i].ntiles, NW_CHUNK));
+#pragma omp parallel num_threads(parts) if (parts > 1)
+    {
+        if (prefill) {
+#pragma omp for schedule(static) nowait
+            for (int64_t r = 0; r < c->N * Cu; r++) {
+                const float b = bias ? bias[r % Cu] : 0.0f;
+                for (int64_t q = 0; q < c->Ug; q++) U[r * c->Ug + q] = b;
+            }
+        }
+#pragma omp for schedule(static) nowait
+        for (int64_t r = 0; r < crows; r++) cl_copy_row(&cp, r);
+        /* B[cu][jt' jh'][jw' cv] = Wc[cv, cu, taps counted down from jhi], 0 for cv >= Cv */
+        for (int i = 0; i < np; i++) {
+            const struct ig_task *t = &ph[i];
+            const int64_t rows = t->nt0 * t->nt1, ntw = t->L / ldc;
+#pragma omp for schedule(static) nowait
+            for (int64_t cr = 0; cr < Cu * rows; cr++) {
+                const int64_t cu = cr / rows, r = cr % rows;
+                const int64_t jt = jh[i][0] - 1 - r / t->nt1, jhh = jh[i][1] - 1 - r % t->nt1;
+                const int64_t kt = rr[i][0] + jt * s0, kh = rr[i][1] + jhh * s1;
+                float *b = (float *)t->B + cr * t->L;
+                for (int64_t jw = 0; jw < ntw; jw++) {
+                    const int64_t kw = rr[i][2] + (jh[i][2] - 1 - jw) * s2;
+                    for (int64_t cv = 0; cv < ldc; cv++)
+                        b[jw * ldc + cv] = cv < Cv ? Wc[(cv * Cu + cu) * Kv + (kt * k1 + kh) * k2 + kw] : 0.0f;
+                }
+            }
+        }
+#pragma omp barrier
+        /* chunk j of every phase covers about the same region of P: running
+         * the phases chunk by chunk reads P from memory once, not once per
+         * phase */
 #pragma omp for schedule(static)
-        for (int64_t it = 0; it < bitems; it++) cl_back_item(&bk, it);
+        for (int64_t j = 0; j < nchunks; j++)
+            for (int i = 0; i < np; i++) {
+                int64_t b, e;
+                split(ph[i].ntiles, nchunks, j, &b, &e);
+                nw_run(&ph[i], b, e, U, Cu, bias, overwrite && !prefill);
+            }
     }
     return 1;
 }
@@ -478,11 +673,14 @@ int vg_conv_igemm_adj(float *U, const float *V, const float *Wc, const float *bi
                 t->nb = nb;
                 t->ntiles = cdiv(c->N * t->G, MR);
                 t->mb = MB_ADJ;
+                t->back = NULL;
                 boff[np] = bsize;
                 bsize += (size_t)(nb * t->nt0 * t->nt1 * t->L * NR);
                 maxrows = max64(maxrows, t->nt0 * t->nt1);
                 np++;
             }
+    if (c->Cu <= VG_CONV_IGEMM_NARROW_CU)
+        return adj_narrow(U, V, Wc, bias, overwrite, c, parts, ph, np, rr, jh, lo, pd, need_zero);
     float *P = vg_gemm_scratch(SLOT_SRC, (size_t)(c->N * prod3(pd) * c->Cv + 16));
     float *O = vg_gemm_scratch(SLOT_OUT, (size_t)(NU * ldo));
     float *B = vg_gemm_scratch(SLOT_WPK, bsize);

@@ -6,11 +6,13 @@
  * expanded into im2col panels is instead copied once, channels-last and
  * zero-padded, and the micro-kernels read it through row pointers (one per
  * output position and kernel (t, h) tap row, covering the W taps times the
- * channels contiguously): XNNPACK's indirect GEMM. Results are computed in a
- * channels-last scratch and transposed back into NCDHW (bias or accumulate
- * folded into that pass). Scratch per calling thread, in steady state:
- * the padded copy of the source, the channels-last result (or dW), the
- * packed weights, and small per-part pointer tables.
+ * channels contiguously): XNNPACK's indirect GEMM. Results are computed
+ * channels-last and transposed back into NCDHW (bias or accumulate folded
+ * into that pass): per block of tiles for fwd, through a whole-result
+ * scratch for adj (the narrow adj kernel writes NCDHW directly). Scratch per
+ * calling thread, in steady state: the padded copy of the source, the
+ * channels-last result (or dW), the packed weights, and small per-part
+ * pointer tables and result blocks.
  *
  * Every output element is summed by one thread in an order fixed by the
  * shape alone, so results are bit-identical for any thread count. Scratch
@@ -23,6 +25,7 @@
 #ifndef VG_REAL_F64
 
 #define VG_CONV_IGEMM_MAX_S 4 /* larger strides take the packed-GEMM lowering */
+#define VG_CONV_IGEMM_NARROW_CU 8 /* adj with at most this many U channels: the narrow kernel */
 
 /* V (N, Cv, vd) = conv(U (N, Cu, ud), Wc (Cv, Cu, k)), stride s, padding p */
 struct vg_conv_canon {
