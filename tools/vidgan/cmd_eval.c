@@ -388,7 +388,7 @@ int cmd_eval(int argc, char **argv) {
     if (N < EVAL_N_PUBLISHED && bits & (M_EVALUATOR | M_FVD))
         fprintf(stderr, "warning: N = %lld < %d: Fréchet distances and KID from few clips are biased estimates; "
                         "compare only numbers measured at the same N\n", (long long)N, EVAL_N_PUBLISHED);
-    if (bits & M_FVD && T != 16)
+    if (bits & M_FVD && T < EVAL_FVD_FRAMES)
         fprintf(stderr, "warning: FVD as published uses 16 frames; these clips have %d\n", T);
 
     if (ckpt) {
@@ -471,7 +471,10 @@ int cmd_eval(int argc, char **argv) {
         fprintf(table, "evaluator: %s (sha256 %s), %lld-d features, task %s, %d classes\n", evaluator_path, ev_hash,
                (long long)A.ev_dim, task_name(ec->task), ec->num_classes);
     }
-    if (i3d) fprintf(table, "i3d: %s (sha256 %s), 400-d Kinetics logits averaged over time, input 224x224\n", i3d_path, i3d_hash);
+    const int fvd_frames = T < EVAL_FVD_FRAMES ? T : EVAL_FVD_FRAMES;
+    if (i3d)
+        fprintf(table, "i3d: %s (sha256 %s), 400-d Kinetics logits averaged over time, input 224x224, first %d frames of each clip\n",
+                i3d_path, i3d_hash, fvd_frames);
     if (nets.shapes) {
         const vg_shapes_metrics_config *m = &nets.shapes_cfg;
         fprintf(table, "shapes thresholds: foreground = RGB distance > %.2f from the fitted background; components < %d px ignored;\n"
@@ -493,7 +496,9 @@ int cmd_eval(int argc, char **argv) {
                    B.ev_labelled ? (double)B.ev_correct / (double)B.ev_labelled : NAN, "higher", 100, "%.1f%%",
                    have_gen ? "n/a (1)" : NULL);
     }
-    if (i3d) report(results, &P, "FVD (I3D)", "fvd", "i3d", i3d_hash, fvd_g.fd, fvd_b.fd, "lower", 1, "%.4g", NULL);
+    char fvd_label[48];
+    snprintf(fvd_label, sizeof fvd_label, "FVD (I3D, %d frames)", fvd_frames);
+    if (i3d) report(results, &P, fvd_label, "fvd", "i3d", i3d_hash, fvd_g.fd, fvd_b.fd, "lower", 1, "%.4g", NULL);
     if (nets.disc) {
         double acc_g = (double)(A.d_real + (n_gen - G.d_real)) / (double)(N + n_gen);
         double acc_b = (double)(A.d_real + (N - B.d_real)) / (double)(2 * N);
@@ -552,8 +557,8 @@ int cmd_eval(int argc, char **argv) {
                                                                 : json_null()));
     }
     if (i3d)
-        json_object_set_new(networks, "i3d", json_pack("{s:s, s:s, s:i, s:i}", "path", i3d_path, "sha256", i3d_hash,
-                                                       "feature_dim", EVAL_I3D_DIM, "input_size", 224));
+        json_object_set_new(networks, "i3d", json_pack("{s:s, s:s, s:i, s:i, s:i}", "path", i3d_path, "sha256", i3d_hash,
+                                                       "feature_dim", EVAL_I3D_DIM, "input_size", 224, "frames", fvd_frames));
     json_t *gen = json_null();
     if (ckpt)
         gen = json_pack("{s:s, s:s, s:I, s:s, s:i, s:i}", "kind", "checkpoint", "path", ckpt, "step", (json_int_t)step,

@@ -101,20 +101,27 @@ vg_status eval_set_measure(eval_set *s, const eval_nets *nets, eval_fetch_fn fet
                 s->ev_correct += best == labels[k];
             }
         }
-        if (nets->i3d) {
-            st = vg_i3d_features(nets->i3d, nets->i3d_ctx, clips, m, C, T, S, S, fbuf);
-            if (st != VG_OK) {
-                st = vg_fail(st, "%s: %s", nets->i3d_path, vg_last_error());
-                break;
-            }
-            for (int64_t k = 0; k < (int64_t)m * EVAL_I3D_DIM; k++) s->i3d[i * EVAL_I3D_DIM + k] = fbuf[k];
-        }
         if (nets->shapes) {
             vg_shapes_summary part;
             if ((st = vg_shapes_metrics_batch(&nets->shapes_cfg, clips, m, T, NULL, &part)) != VG_OK) break;
             eval_shapes_add(&s->shapes, &part);
         }
         if (nets->disc && (st = disc_count(nets, clips, m, C, T, S, &s->d_real)) != VG_OK) break;
+        if (nets->i3d) {
+            /* last: FVD's clips are 16 frames, longer ones are cut to their
+             * first 16 in place */
+            const int Ti = T < EVAL_FVD_FRAMES ? T : EVAL_FVD_FRAMES;
+            if (Ti < T) {
+                const int64_t run = (int64_t)Ti * S * S, full = (int64_t)T * S * S;
+                for (int64_t k = 0; k < (int64_t)m * C; k++) memmove(clips + k * run, clips + k * full, (size_t)run * sizeof *clips);
+            }
+            st = vg_i3d_features(nets->i3d, nets->i3d_ctx, clips, m, C, Ti, S, S, fbuf);
+            if (st != VG_OK) {
+                st = vg_fail(st, "%s: %s", nets->i3d_path, vg_last_error());
+                break;
+            }
+            for (int64_t k = 0; k < (int64_t)m * EVAL_I3D_DIM; k++) s->i3d[i * EVAL_I3D_DIM + k] = fbuf[k];
+        }
     }
 done:
     free(clips);

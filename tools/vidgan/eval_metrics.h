@@ -26,6 +26,7 @@
 #define EVAL_KID_SUBSET_MAX 1000
 #define EVAL_PR_K 3
 #define EVAL_I3D_DIM 400
+#define EVAL_FVD_FRAMES 16 /* I3D sees the first 16 frames of longer clips */
 /* Real clips are data indices EVAL_REAL_FIRST + 0 .. 2N - 1: training reads
  * indices below 2^40 per random stream (trainer.c), so for the generated
  * data sets these clips are never ones the model was trained on. */
