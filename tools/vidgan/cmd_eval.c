@@ -32,6 +32,7 @@
 #include "eval_metrics.h"
 #include "models/dcgan3d.h"
 #include "options.h"
+#include "progress.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -444,6 +445,7 @@ int cmd_eval(int argc, char **argv) {
     }
 
     /* scores: generated vs A, and the floor B vs A */
+    const double t_scores = now_seconds();
     eval_dist ev_g = {NAN, NAN, NAN, NAN, NAN}, ev_b = ev_g, fvd_g = ev_g, fvd_b = ev_g;
     if (ev && (eval_dist_scores(&ev_b, A.ev, N, B.ev, N, A.ev_dim, (uint64_t)seed, 1) != VG_OK ||
                (have_gen && eval_dist_scores(&ev_g, A.ev, N, G.ev, n_gen, A.ev_dim, (uint64_t)seed, 1) != VG_OK)))
@@ -451,6 +453,8 @@ int cmd_eval(int argc, char **argv) {
     if (i3d && (eval_dist_scores(&fvd_b, A.i3d, N, B.i3d, N, EVAL_I3D_DIM, (uint64_t)seed, 0) != VG_OK ||
                 (have_gen && eval_dist_scores(&fvd_g, A.i3d, N, G.i3d, n_gen, EVAL_I3D_DIM, (uint64_t)seed, 0) != VG_OK)))
         goto measure_failed;
+
+    const double score_seconds = now_seconds() - t_scores;
 
     /* the table */
     const protocol P = {.data = dd->source, .real_first = EVAL_REAL_FIRST, .C = C, .T = T, .S = S,
@@ -532,8 +536,8 @@ int cmd_eval(int argc, char **argv) {
             fprintf(table, "(1) class accuracy of generated clips: n/a: the generator is unconditional (no class to check against)\n");
     }
     if (N < EVAL_N_PUBLISHED && (ev || i3d)) fprintf(table, "note: N = %lld < %d: distances are biased upwards at small N\n", (long long)N, EVAL_N_PUBLISHED);
-    fprintf(table, "time: real A %.1f s, real B %.1f s, generated %.1f s (%d threads)\n", A.seconds, B.seconds, G.seconds,
-           vg_get_threads());
+    fprintf(table, "time: real A %.1f s, real B %.1f s, generated %.1f s, scores %.1f s (%d threads)\n", A.seconds, B.seconds,
+            G.seconds, score_seconds, vg_get_threads());
 
 
     json_t *shapes = NULL;
@@ -570,13 +574,13 @@ int cmd_eval(int argc, char **argv) {
 #else
     const char *commit = NULL;
 #endif
-    rec = json_pack("{s:s, s:s?, s:s, s:s?, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:f}, s:i}",
+    rec = json_pack("{s:s, s:s?, s:s, s:s?, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f}, s:i}",
                     "vidgan_version", VG_VERSION, "commit", commit, "data", dd->source, "data_path", spec.path, "channels", C,
                     "frames", T, "size", S, "stride", spec.stride, "seed", seed, "n_real", (json_int_t)N, "n_generated",
                     (json_int_t)P.n_gen, "real_first_index", (json_int_t)EVAL_REAL_FIRST, "real_splits",
                     "A = clip indices first..first+N-1, B = first+N..first+2N-1; generated and B are scored against A",
                     "generated", gen, "networks", networks, "results", results, "shapes", shapes ? shapes : json_null(),
-                    "seconds", "real_a", A.seconds, "real_b", B.seconds, "generated", G.seconds, "threads", vg_get_threads());
+                    "seconds", "real_a", A.seconds, "real_b", B.seconds, "generated", G.seconds, "scores", score_seconds, "threads", vg_get_threads());
     if (rec && ckpt) {
         json_object_set_new(rec, "ckpt", json_string(ckpt));
         json_object_set_new(rec, "step", json_integer(step));
