@@ -251,6 +251,12 @@ int main(int argc, char **argv) {
     CHECK(rc == 2 && output_has("--ckpt"), "--metric disc without a checkpoint: exit %d", rc);
     rc = run("%s eval --metric fvd --ckpt %s --n 4", vidgan, ckpt);
     CHECK(rc == 2 && output_has("--i3d"), "--metric fvd without I3D weights: exit %d", rc);
+    rc = run("%s eval --metric fvd --ckpt %s --i3d %s/missing-i3d.safetensors --n 4", vidgan, ckpt, tmp);
+    CHECK(rc == 2 && output_has("at least 9 frames"), "FVD of 8-frame clips: exit %d", rc);
+    rc = run("%s train --size 16 --frames 16 --g-base 8 --d-base 8 --z-dim 16 --batch 4 --steps 1 --threads 2 --out %s/run16 && "
+             "%s eval --metric fvd --ckpt %s/run16/ckpt-00000001.safetensors --i3d %s/missing-i3d.safetensors --n 4",
+             vidgan, tmp, vidgan, tmp, tmp);
+    CHECK(rc == 1 && output_has("missing-i3d.safetensors"), "missing I3D file: exit %d, message names it", rc);
     rc = run("%s eval --metric fid --n 4", vidgan);
     CHECK(rc == 2 && output_has("--metric fid"), "unknown metric: exit %d", rc);
     run("head -c 3000 /dev/urandom > %s/noise.safetensors", tmp);
