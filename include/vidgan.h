@@ -256,6 +256,10 @@ vg_tensor *vg_permute(vg_ctx *ctx, vg_tensor *x, const int *perm);
 vg_tensor *vg_concat(vg_ctx *ctx, vg_tensor *const *xs, int n, int dim);
 vg_tensor *vg_slice(vg_ctx *ctx, vg_tensor *x, int dim, int64_t start, int64_t end, int64_t step);
 vg_tensor *vg_broadcast_to(vg_ctx *ctx, vg_tensor *x, int ndim, const int64_t *shape);
+/* torch.nn.functional.pad, mode "constant": pad holds npad (even) values,
+ * (front, back) pairs starting from the LAST dim, as torch lists them; all
+ * >= 0 (torch's negative pads crop: use vg_slice). Padded cells get value. */
+vg_tensor *vg_pad(vg_ctx *ctx, vg_tensor *x, const int64_t *pad, int npad, double value);
 
 /* Resampling and pooling on 4-D (N, C, H, W) or 5-D (N, C, T, H, W) inputs. */
 typedef enum vg_interp { VG_INTERP_NEAREST, VG_INTERP_LINEAR } vg_interp;

@@ -1,5 +1,5 @@
 /* Central-difference gradient checks (double precision) of the layout ops
- * (reshape, permute, concat, slice, broadcast_to) and the reductions (sum,
+ * (reshape, permute, concat, slice, broadcast_to, pad) and the reductions (sum,
  * mean, sum_dim, mean_dim), on small odd shapes with 1-sized dims. */
 #include "gradcheck.h"
 
@@ -11,9 +11,12 @@ typedef struct op_case {
     int dim, keepdim;
     int64_t start, end, step;
     int n; /* concat inputs */
+    int npad;
+    int64_t pad[2 * VG_MAX_DIMS];
+    double value;
 } op_case;
 
-enum { RESHAPE, PERMUTE, CONCAT, SLICE, BROADCAST, SUM, MEAN, SUM_DIM, MEAN_DIM };
+enum { RESHAPE, PERMUTE, CONCAT, SLICE, BROADCAST, PAD, SUM, MEAN, SUM_DIM, MEAN_DIM };
 
 static vg_tensor *call(vg_ctx *ctx, vg_tensor **in, void *user) {
     const op_case *c = user;
@@ -23,6 +26,7 @@ static vg_tensor *call(vg_ctx *ctx, vg_tensor **in, void *user) {
     case CONCAT: return vg_concat(ctx, in, c->n, c->dim);
     case SLICE: return vg_slice(ctx, in[0], c->dim, c->start, c->end, c->step);
     case BROADCAST: return vg_broadcast_to(ctx, in[0], c->ndim, c->shape);
+    case PAD: return vg_pad(ctx, in[0], c->pad, c->npad, c->value);
     case SUM: return vg_sum(ctx, in[0]);
     case MEAN: return vg_mean(ctx, in[0]);
     case SUM_DIM: return vg_sum_dim(ctx, in[0], c->dim, c->keepdim);
@@ -102,6 +106,15 @@ int main(void) {
     check1("broadcast/minus_one", (op_case){.kind = BROADCAST, .ndim = 3, .shape = {3, -1, 4}}, 2, (int64_t[]){2, 1},
            seed++);
     check1("broadcast/same", (op_case){.kind = BROADCAST, .ndim = 2, .shape = {2, 3}}, 2, (int64_t[]){2, 3}, seed++);
+
+    /* pad: TF "SAME" style asymmetric pads on three dims of a 5-D tensor, one
+     * dim only, zero pads in between, a non-zero value, nothing padded */
+    int64_t ps[5] = {2, 2, 3, 2, 3};
+    check1("pad/5d_asym", (op_case){.kind = PAD, .npad = 6, .pad = {2, 3, 0, 1, 1, 0}}, 5, ps, seed++);
+    check1("pad/last_only", (op_case){.kind = PAD, .npad = 2, .pad = {0, 2}, .value = 1.5}, 5, ps, seed++);
+    check1("pad/skip_middle", (op_case){.kind = PAD, .npad = 8, .pad = {1, 1, 0, 0, 0, 0, 2, 1}, .value = -2}, 5, ps,
+           seed++);
+    check1("pad/none", (op_case){.kind = PAD, .npad = 4, .pad = {0, 0, 0, 0}}, 3, (int64_t[]){2, 3, 4}, seed++);
 
     /* reductions over everything and over every dim, keepdim both ways */
     int64_t rs[4] = {2, 3, 1, 5};

@@ -1,5 +1,5 @@
 /* PyTorch parity of the layout ops (reshape, permute, concat, slice,
- * broadcast_to) and the reductions (sum, mean, sum_dim, mean_dim): output
+ * broadcast_to, pad) and the reductions (sum, mean, sum_dim, mean_dim): output
  * and every input gradient for each case of tests/fixtures/layout.safetensors
  * (made by tools/fixtures/make_layout.py, in float64 from the same float32
  * inputs). Tolerance: 1e-4 of the reference's largest magnitude.
@@ -44,6 +44,10 @@ static void run_case(vg_ctx *ctx, vt_fixture *fx, const char *c) {
     } else if (strcmp(op, "broadcast_to") == 0) {
         int nd = vt_arg_ints(args, "shape", v, VG_MAX_DIMS);
         out = vg_broadcast_to(ctx, in[0], nd, v);
+    } else if (strcmp(op, "pad") == 0) {
+        int64_t pv[2 * VG_MAX_DIMS];
+        int np = vt_arg_ints(args, "pad", pv, 2 * VG_MAX_DIMS);
+        out = vg_pad(ctx, in[0], pv, np, vt_arg_double(args, "value"));
     } else if (strcmp(op, "sum") == 0) {
         out = vg_sum(ctx, in[0]);
     } else if (strcmp(op, "mean") == 0) {
@@ -224,6 +228,9 @@ static void check_errors(vg_ctx *ctx) {
     EXPECT_FAIL(vg_broadcast_to(ctx, x_, 4, (int64_t[]){-1, 2, 3, 4}), "dim 0");
     EXPECT_FAIL(vg_sum_dim(ctx, x_, 3, 0), "sum_dim: dim 3 out of range");
     EXPECT_FAIL(vg_mean_dim(ctx, x_, -4, 1), "mean_dim: dim -4");
+    EXPECT_FAIL(vg_pad(ctx, x_, (int64_t[]){1, 1, 1}, 3, 0.0), "pad: 3 pad values for input (2, 3, 4)");
+    EXPECT_FAIL(vg_pad(ctx, x_, (int64_t[]){0, 0, 0, 0, 0, 0, 1, 1}, 8, 0.0), "at most 2 per dim");
+    EXPECT_FAIL(vg_pad(ctx, x_, (int64_t[]){0, 0, -1, 0}, 4, 0.0), "pad (-1, 0) of dim 1");
     /* NULL propagates and keeps the first message */
     EXPECT_FAIL(vg_sum(ctx, vg_permute(ctx, vg_slice(ctx, x_, 0, 0, 1, 0), (int[]){0, 1, 2})), "step must be");
 

@@ -1,7 +1,8 @@
-/* Layout ops: reshape, permute, concat, slice and broadcast_to, matching
- * torch.reshape, torch.permute, torch.cat, Python slicing x[..., a:b:s, ...]
- * and torch.broadcast_to. Tensors are always contiguous, so every op here
- * copies its result; backward accumulates into the input gradients.
+/* Layout ops: reshape, permute, concat, slice, broadcast_to and pad, matching
+ * torch.reshape, torch.permute, torch.cat, Python slicing x[..., a:b:s, ...],
+ * torch.broadcast_to and torch.nn.functional.pad (constant mode). Tensors
+ * are always contiguous, so every op here copies its result; backward
+ * accumulates into the input gradients.
  *
  * torch returns views for permute, slice and broadcast_to; a view's memory
  * sharing is never observable through this API, so copies are equivalent. */
@@ -317,6 +318,85 @@ vg_tensor *vg_broadcast_to(vg_ctx *ctx, vg_tensor *x, int ndim, const int64_t *s
         ctx->be->zero(dst, (size_t)(d.outer * d.len * d.inner) * sizeof(vg_real));
         ctx->be->reduce_backward(dst, src, &d);
         cur[g] = s->size[g];
+        src = dst;
+    }
+    return out;
+}
+
+/* ---- pad ------------------------------------------------------------------- */
+
+/* One block per padded axis, in the order they are applied (last dim first,
+ * as torch lists them): the forward fills a buffer with the value and
+ * inserts the previous result; the backward extracts the blocks in reverse. */
+typedef struct pad_saved {
+    int naxes;
+    struct vg_block_desc d[VG_MAX_DIMS];
+} pad_saved;
+
+static void pad_backward(vg_ctx *ctx, vg_tensor *node) {
+    vg_tensor *x = node->src[0];
+    const pad_saved *s = node->saved;
+    vg_real *dx = vg_op_grad(ctx, x);
+    if (!dx) return;
+    if (s->naxes == 0) {
+        ctx->be->accumulate(dx, node->grad, x->numel);
+        return;
+    }
+    const vg_real *g = node->grad;
+    for (int i = s->naxes - 1; i > 0; i--) {
+        const struct vg_block_desc *d = &s->d[i];
+        vg_real *small = vg_op_buffer(ctx, "pad", d->outer * d->small_len * d->inner);
+        if (!small) return;
+        ctx->be->block_extract(small, g, d, 0);
+        g = small;
+    }
+    ctx->be->block_extract(dx, g, &s->d[0], 1);
+}
+
+vg_tensor *vg_pad(vg_ctx *ctx, vg_tensor *x, const int64_t *pad, int npad, double value) {
+    const char *op = "pad";
+    if (!vg_op_inputs_ok(ctx, op, 1, &x)) return NULL;
+    VG_NEED_KERNEL(ctx, op, fill);
+    VG_NEED_KERNEL(ctx, op, block_insert);
+    VG_NEED_KERNEL(ctx, op, block_extract);
+    char s1[128];
+    if (npad < 0 || npad % 2 != 0 || npad / 2 > x->ndim || (npad > 0 && !pad))
+        return vg_op_fail(ctx, VG_ERR_INVALID, op, "%d pad values for input %s: need an even count, at most 2 per dim",
+                          npad, vg_shape_str(s1, sizeof s1, x->ndim, x->shape));
+    pad_saved *s = vg_op_saved(ctx, op, sizeof *s);
+    if (!s) return NULL;
+    int64_t cur[VG_MAX_DIMS];
+    for (int k = 0; k < x->ndim; k++) cur[k] = x->shape[k];
+    s->naxes = 0;
+    for (int i = 0; i < npad / 2; i++) {
+        int k = x->ndim - 1 - i;
+        int64_t front = pad[2 * i], back = pad[2 * i + 1];
+        if (front < 0 || back < 0 || front > INT64_MAX / 4 || back > INT64_MAX / 4)
+            return vg_op_fail(ctx, VG_ERR_INVALID, op, "pad (%lld, %lld) of dim %d: must be >= 0 (cropping is slice's job)",
+                              (long long)front, (long long)back, k);
+        if (front == 0 && back == 0) continue;
+        struct vg_block_desc d = {.outer = 1, .inner = 1, .big_len = cur[k] + front + back, .small_len = cur[k],
+                                  .offset = front, .step = 1};
+        for (int j = 0; j < k; j++) d.outer *= cur[j];
+        for (int j = k + 1; j < x->ndim; j++) d.inner *= cur[j];
+        s->d[s->naxes++] = d;
+        cur[k] = d.big_len;
+    }
+    vg_tensor *out = vg_op_output(ctx, op, x->ndim, cur, &x, 1, pad_backward);
+    if (!out) return NULL;
+    out->saved = s;
+    if (s->naxes == 0) {
+        ctx->be->copy(out->data, x->data, (size_t)x->numel * sizeof(vg_real));
+        return out;
+    }
+    const vg_real *src = x->data;
+    for (int i = 0; i < s->naxes; i++) {
+        const struct vg_block_desc *d = &s->d[i];
+        int64_t n = d->outer * d->big_len * d->inner;
+        vg_real *dst = i == s->naxes - 1 ? out->data : vg_op_buffer(ctx, op, n);
+        if (!dst) return NULL;
+        ctx->be->fill(dst, n, value);
+        ctx->be->block_insert(dst, src, d, 0);
         src = dst;
     }
     return out;
