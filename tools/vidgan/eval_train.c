@@ -25,6 +25,7 @@ struct train_eval {
     eval_set real_a;          /* features of split A, kept */
     double floor;             /* the metric of split B against A */
     float *z;                 /* (n, z_dim) fixed latent vectors */
+    char sha256[65];          /* of the network's file ("" for shapes) */
     double best;              /* NAN until the first evaluation */
     int64_t best_step;
 };
@@ -89,7 +90,7 @@ int train_eval_open(train_eval **out, const char *metric, const char *evaluator_
             fprintf(stderr, "vidgan: --eval-metric evaluator needs --evaluator FILE\n");
             goto fail;
         }
-        if (vg_evaluator_load(&e->ev, evaluator_path, NULL) != VG_OK) {
+        if (vg_evaluator_load(&e->ev, evaluator_path, e->sha256) != VG_OK) {
             fprintf(stderr, "vidgan: %s\n", vg_last_error());
             rc = 1;
             goto fail;
@@ -118,7 +119,7 @@ int train_eval_open(train_eval **out, const char *metric, const char *evaluator_
             fprintf(stderr, "vidgan: --eval-metric fvd needs --i3d FILE and clips of at least 9 frames\n");
             goto fail;
         }
-        if (vg_ctx_new(&e->i3d_ctx, NULL) != VG_OK || vg_i3d_load(&e->i3d, e->i3d_ctx, i3d_path, NULL) != VG_OK) {
+        if (vg_ctx_new(&e->i3d_ctx, NULL) != VG_OK || vg_i3d_load(&e->i3d, e->i3d_ctx, i3d_path, e->sha256) != VG_OK) {
             fprintf(stderr, "vidgan: %s\n", vg_last_error());
             rc = 1;
             goto fail;
@@ -200,9 +201,10 @@ vg_status train_eval_step(train_eval *e, vg_trainer *t, const char *data_json, c
     char v[32], f[32], b[32];
     fprintf(log,
             "{\"step\":%lld,\"eval_metric\":\"%s\",\"eval_value\":%s,\"eval_floor\":%s,\"eval_n\":%lld,"
-            "\"eval_best\":%s,\"eval_best_step\":%lld,\"eval_weights\":\"%s\",\"eval_seconds\":%.3f}\n",
+            "\"eval_best\":%s,\"eval_best_step\":%lld,\"eval_weights\":\"%s\",\"eval_sha256\":\"%s\","
+            "\"eval_seconds\":%.3f}\n",
             (long long)t->step, e->name, json_number(v, value), json_number(f, e->floor), (long long)e->n,
-            json_number(b, e->best), (long long)e->best_step, swap ? "ema" : "live", seconds);
+            json_number(b, e->best), (long long)e->best_step, swap ? "ema" : "live", e->sha256, seconds);
     fflush(log);
     return VG_OK;
 }
