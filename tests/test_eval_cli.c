@@ -111,6 +111,25 @@ static void sha256sum(const char *path, char hex[65]) {
     pclose(p);
 }
 
+/* A .npy of n grey videos (n, T, H, W) uint8 of random pixels; 1 on success. */
+static int write_npy(const char *path, int n, int T, int H, int W) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    char dict[128];
+    int len = snprintf(dict, sizeof dict, "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", n, T, H, W);
+    int pad = 64 - (10 + len + 1) % 64;
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    unsigned short hl = (unsigned short)(len + pad + 1);
+    fputc(hl & 0xFF, f);
+    fputc(hl >> 8, f);
+    fwrite(dict, 1, (size_t)len, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    uint32_t x = 12345;
+    for (long i = 0; i < (long)n * T * H * W; i++) x = x * 1664525u + 1013904223u, fputc((int)(x >> 24), f);
+    return fclose(f) == 0;
+}
+
 /* The eval lines of a metrics log: step, value, floor, best, best step. */
 typedef struct eval_line {
     long long step, best_step;
@@ -309,6 +328,24 @@ int main(int argc, char **argv) {
     json_decref(rec);
     rc = run("%s eval --fake %s/one.mp4 --metric shapes --size 16 --frames 8 --n 4 --threads 2", vidgan, tmp);
     CHECK(rc == 0 && output_has("generated: videos"), "eval --fake one video file: exit %d", rc);
+
+    /* finite data: 6 videos hold too few clips for two splits of 8 */
+    char npy[400];
+    snprintf(npy, sizeof npy, "%s/six.npy", tmp);
+    CHECK(write_npy(npy, 6, 8, 16, 16), "write %s", npy);
+    rc = run("%s eval --ckpt %s --data %s --metric disc --n 8 --threads 2 --json %s", vidgan, ckpt, npy, json);
+    CHECK(rc == 0 && output_has("N reduced from 8 to 3 per real split"), "finite real data: exit %d, N reduced and said", rc);
+    rec = json_load_file(json, 0, &err);
+    CHECK(rec && jnum(rec, "n_real", NULL) == 3 && jnum(rec, "n_generated", NULL) == 3 &&
+              jnum(result(rec, "disc_accuracy"), "n_real", NULL) == 3,
+          "finite real data: the record says N = 3");
+    json_decref(rec);
+    rc = run("%s eval --fake %s --metric shapes --size 16 --frames 8 --n 8 --threads 2 --json %s", vidgan, npy, json);
+    rec = json_load_file(json, 0, &err);
+    CHECK(rc == 0 && rec && jnum(rec, "n_generated", NULL) == 6 && jnum(rec, "n_real", NULL) == 8 &&
+              jnum(result(rec, "shapes_valid_frames"), "generated", NULL) < 0.5,
+          "--fake .npy: 6 generated clips (exit %d), noise is not valid shapes", rc);
+    json_decref(rec);
 
     /* errors name the file */
     rc = run("%s eval --data mnist --n 4", vidgan);
