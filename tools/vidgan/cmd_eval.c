@@ -112,14 +112,6 @@ static int has_suffix(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* 1 for sources with a fixed number of distinct clips (folders, .npy). */
-static int is_finite(const vg_dataset *ds) {
-    const vg_dataset_desc *d = vg_dataset_info(ds);
-    if (has_suffix(d->source, ".npy")) return 1;
-    int folder = vg_video_folder_report(ds) != NULL;
-    return folder;
-}
-
 /* --fake as a data set spec source: a folder, a .npy, or a single video
  * file, which is linked into a scratch folder of its own (the data set
  * interface reads folders). link/dir receive what to remove afterwards. */
@@ -353,7 +345,7 @@ int cmd_eval(int argc, char **argv) {
 
     /* N: two disjoint real splits; finite data may hold fewer clips */
     int64_t N = n, n_gen = n;
-    if (is_finite(ds) && 2 * N > dd->size) {
+    if (eval_source_is_finite(ds) && 2 * N > dd->size) {
         N = dd->size / 2;
         fprintf(stderr, "note: %s holds %lld distinct clips: N reduced from %d to %lld per real split\n", dd->source,
                 (long long)dd->size, n, (long long)N);

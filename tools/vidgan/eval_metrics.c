@@ -7,8 +7,16 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "data/video_folder.h"
 #include "eval/feature_stats.h"
 #include "progress.h"
+
+int eval_source_is_finite(const vg_dataset *ds) {
+    const char *src = vg_dataset_info(ds)->source;
+    size_t n = strlen(src);
+    if (n > 4 && strcmp(src + n - 4, ".npy") == 0) return 1;
+    return vg_video_folder_report(ds) != NULL;
+}
 
 void eval_shapes_add(vg_shapes_summary *a, const vg_shapes_summary *b) {
     a->clips += b->clips;

@@ -99,6 +99,11 @@ typedef struct eval_gen_source {
 } eval_gen_source;
 vg_status eval_fetch_gen(void *user, int64_t first, int n, float *clips, int64_t *labels);
 
+/* 1 for sources with a fixed number of distinct clips (a .npy: its videos;
+ * a folder: its non-overlapping clips, the nominal epoch), whose clip
+ * indices wrap or repeat: two disjoint splits need 2N <= desc.size. */
+int eval_source_is_finite(const vg_dataset *ds);
+
 /* Adds b's counts to a and recomputes the fractions. */
 void eval_shapes_add(vg_shapes_summary *a, const vg_shapes_summary *b);
 

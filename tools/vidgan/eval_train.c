@@ -77,6 +77,16 @@ int train_eval_open(train_eval **out, const char *metric, const char *evaluator_
         fprintf(stderr, "vidgan: --eval-n %d: need at least 2 clips\n", n);
         return 2;
     }
+    if (eval_source_is_finite(ds) && 2 * (int64_t)n > dd->size) {
+        if (dd->size / 2 < 2) {
+            fprintf(stderr, "vidgan: --eval-every: %s holds %lld clips, too few for two real splits\n", dd->source,
+                    (long long)dd->size);
+            return 2;
+        }
+        fprintf(stderr, "note: %s holds %lld distinct clips: --eval-n reduced from %d to %lld\n", dd->source,
+                (long long)dd->size, n, (long long)(dd->size / 2));
+        n = (int)(dd->size / 2);
+    }
     train_eval *e = calloc(1, sizeof *e);
     if (!e) return 1;
     e->best = NAN;
