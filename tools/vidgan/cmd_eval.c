@@ -165,8 +165,6 @@ static void fail_msg(const char *path) {
         fprintf(stderr, "vidgan: %s\n", e);
 }
 
-static const char *task_name(vg_evaluator_task t) { return t == VG_EVAL_TASK_LABELS ? "labels" : "temporal"; }
-
 int cmd_eval(int argc, char **argv) {
     const char *data = NULL, *data_path = NULL, *npy_layout = NULL, *ckpt = NULL, *fake = NULL, *metric = "all";
     const char *evaluator_path = NULL, *i3d_path = NULL, *json = NULL;
@@ -420,8 +418,7 @@ int cmd_eval(int argc, char **argv) {
     vg_shapes_metrics_default(&nets.shapes_cfg, S);
     const int batch = ckpt ? tcfg.batch : 16;
     const int chunk = batch * (64 / batch > 1 ? 64 / batch : 1);
-    const int labelled = ev && vg_evaluator_get_config(ev)->task == VG_EVAL_TASK_LABELS &&
-                         vg_evaluator_get_config(ev)->num_classes == dd->num_classes && dd->num_classes > 1;
+    const int labelled = ev && vg_evaluator_get_config(ev)->task == VG_EVAL_TASK_LABELS && dd->num_classes > 1;
     eval_data_source src_a = {ds, EVAL_REAL_FIRST}, src_b = {ds, EVAL_REAL_FIRST + N}, src_f = {fds, 0};
     eval_gen_source src_g = {&model, gctx, z, batch};
     fprintf(stderr, "measuring real split A (%lld clips) ...\n", (long long)N);
@@ -465,7 +462,7 @@ int cmd_eval(int argc, char **argv) {
     if (ev) {
         const vg_evaluator_config *ec = vg_evaluator_get_config(ev);
         fprintf(table, "evaluator: %s (sha256 %s), %lld-d features, task %s, %d classes\n", evaluator_path, ev_hash,
-               (long long)A.ev_dim, task_name(ec->task), ec->num_classes);
+               (long long)A.ev_dim, vg_evaluator_task_name(ec->task), ec->num_classes);
     }
     const int fvd_frames = T < EVAL_FVD_FRAMES ? T : EVAL_FVD_FRAMES;
     if (i3d)
@@ -546,7 +543,7 @@ int cmd_eval(int argc, char **argv) {
         const vg_evaluator_config *ec = vg_evaluator_get_config(ev);
         json_object_set_new(networks, "evaluator",
                             json_pack("{s:s, s:s, s:I, s:s, s:i, s:i, s:i, s:i, s:o}", "path", evaluator_path, "sha256", ev_hash,
-                                      "feature_dim", (json_int_t)A.ev_dim, "task", task_name(ec->task), "num_classes",
+                                      "feature_dim", (json_int_t)A.ev_dim, "task", vg_evaluator_task_name(ec->task), "num_classes",
                                       ec->num_classes, "channels", ec->channels, "frames", ec->frames, "size", ec->size,
                                       "accuracy_real_a",
                                       labelled && A.ev_labelled ? json_real((double)A.ev_correct / (double)A.ev_labelled)

@@ -101,12 +101,13 @@ vg_status eval_set_measure(eval_set *s, const eval_nets *nets, eval_fetch_fn fet
             }
             for (int64_t k = 0; k < (int64_t)m * s->ev_dim; k++) s->ev[i * s->ev_dim + k] = fbuf[k];
             for (int k = 0; with_labels && k < m; k++) {
-                if (labels[k] < 0) continue;
+                const int64_t cls = labels[k] < 0 ? -1 : vg_evaluator_class_of(nets->evaluator, labels[k]);
+                if (cls < 0) continue;
                 int best = 0;
                 for (int c = 1; c < num_classes; c++)
                     if (logits[(int64_t)k * num_classes + c] > logits[(int64_t)k * num_classes + best]) best = c;
                 s->ev_labelled++;
-                s->ev_correct += best == labels[k];
+                s->ev_correct += best == cls;
             }
         }
         if (nets->shapes) {

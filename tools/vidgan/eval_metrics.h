@@ -51,7 +51,7 @@ typedef struct eval_set {
     int64_t n;
     int64_t ev_dim;
     double *ev;                 /* (n, ev_dim) evaluator features, or NULL */
-    int64_t ev_correct, ev_labelled; /* evaluator's argmax == label, over labelled clips */
+    int64_t ev_correct, ev_labelled; /* evaluator's argmax == its class of the label (vg_evaluator_class_of), over labelled clips */
     double *i3d;                /* (n, 400) I3D features, or NULL */
     vg_shapes_summary shapes;   /* when nets->shapes */
     int64_t d_real;             /* clips the discriminator calls real (logit > 0) */
