@@ -7,6 +7,11 @@
 # Every src/**/*.c is part of the library. Tests: tests/test_*.c link the
 # float library; tests/grad_*.c link a double-precision build of the engine
 # (-DVG_REAL_F64) for central-difference gradient checks.
+#
+# The CUDA backend (src/backend/cuda/*.cu) is built whenever nvcc is found
+# (CUDA=auto, the default; CUDA=1 insists, CUDA=0 leaves it out), for
+# CUDA_ARCH (default 90: H100/H200 code plus PTX that newer cards compile at
+# load time). Without a GPU at run time the library still works on the CPU.
 
 CC      ?= cc
 BUILD   ?= build
@@ -18,7 +23,23 @@ CFLAGS  := -std=c11 $(OPT) -g $(WARN) -fopenmp -fPIC -D_DEFAULT_SOURCE -Iinclude
 LDLIBS  := -fopenmp -lavformat -lavcodec -lswscale -lavutil -ljansson -lpng -lz -lm $(EXTRA_LDLIBS)
 
 LIB_SRC := $(shell find src -name '*.c' -not -path 'src/backend/cuda/*' | sort)
-F64_SRC := $(filter src/core/% src/ops/% src/backend/cpu/% src/nn/%,$(LIB_SRC))
+F64_SRC := $(filter src/core/% src/ops/% src/backend/cpu/% src/backend/registry.c src/nn/%,$(LIB_SRC))
+
+CUDA_HOME ?= /usr/local/cuda
+NVCC      ?= $(CUDA_HOME)/bin/nvcc
+CUDA      ?= auto
+CUDA_ARCH ?= 90
+CUDA_ON   := $(if $(filter auto,$(CUDA)),$(if $(wildcard $(NVCC)),1,0),$(CUDA))
+ifeq ($(CUDA_ON),1)
+  CU_SRC := $(sort $(wildcard src/backend/cuda/*.cu))
+  NVCCFLAGS := -std=c++17 -O2 -lineinfo -arch=sm_$(CUDA_ARCH) --fmad=false -Iinclude -Isrc \
+               -Xcompiler -fPIC,-Wall,-Wextra $(EXTRA_NVCCFLAGS)
+  CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,--disable-new-dtags,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
+  $(info vidgan: CUDA backend on ($(NVCC), sm_$(CUDA_ARCH)); CUDA=0 leaves it out)
+else
+  CU_SRC :=
+  $(info vidgan: CUDA backend off ($(if $(filter auto,$(CUDA)),no $(NVCC); set CUDA_HOME,CUDA=$(CUDA))))
+endif
 CLI_SRC := $(shell find tools/vidgan -name '*.c' 2>/dev/null | sort)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 GRAD_SRC := $(sort $(wildcard tests/grad_*.c))
@@ -26,6 +47,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 HEADERS := $(shell find include src tests -name '*.h')
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CUDA_OBJ := $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
 F64_OBJ := $(F64_SRC:%.c=$(BUILD)/f64/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -35,9 +57,22 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 .PHONY: all test asan fixtures bench clean
 all: $(BUILD)/libvidgan.a $(BUILD)/libvidgan.so $(BUILD)/vidgan
 
+# The CUDA objects are not in libvidgan.a: only the programs below (and
+# libvidgan.so) link them and the CUDA libraries, which cost every program
+# that loads them about half a second at start. Elsewhere
+# src/backend/registry.c finds no CUDA backend and says so.
+CUDA_PROGS := $(BUILD)/vidgan $(BUILD)/tests/test_backend_parity $(BUILD)/bench/bench_train_cuda
+$(CUDA_PROGS): $(CUDA_OBJ)
+$(CUDA_PROGS): CUDA_LINK = $(CUDA_OBJ)
+$(CUDA_PROGS): CUDA_LINK_LIBS = $(CUDA_LIBS)
+
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cu $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 $(BUILD)/f64/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -51,15 +86,15 @@ $(BUILD)/libvidgan_f64.a: $(F64_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libvidgan.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LDLIBS)
+$(BUILD)/libvidgan.so: $(LIB_OBJ) $(CUDA_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS) $(CUDA_LIBS)
 
 $(BUILD)/vidgan: $(CLI_OBJ) $(BUILD)/libvidgan.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libvidgan.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(CUDA_LINK) $(BUILD)/libvidgan.a $(LDLIBS) $(CUDA_LINK_LIBS)
 
 $(BUILD)/tests/test_%: tests/test_%.c $(BUILD)/libvidgan.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libvidgan.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(CUDA_LINK) $(BUILD)/libvidgan.a $(LDLIBS) $(CUDA_LINK_LIBS)
 
 $(BUILD)/tests/grad_%: tests/grad_%.c $(BUILD)/libvidgan_f64.a $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -67,7 +102,7 @@ $(BUILD)/tests/grad_%: tests/grad_%.c $(BUILD)/libvidgan_f64.a $(HEADERS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvidgan.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libvidgan.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(CUDA_LINK) $(BUILD)/libvidgan.a $(LDLIBS) $(CUDA_LINK_LIBS)
 
 test: all $(TEST_BIN) $(GRAD_BIN)
 	@sh tests/run.sh $(BUILD)/tests

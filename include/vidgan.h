@@ -78,8 +78,17 @@ typedef struct vg_params vg_params;
 
 /* ---- contexts ---------------------------------------------------------- */
 
+/* VG_OK if `device` ("cpu", "cuda") can compute here; otherwise why not is
+ * in vg_last_error() ("no CUDA device: cudaGetDeviceCount: ..."). */
+vg_status vg_device_probe(const char *device);
+/* The device of contexts made without one (vg_ctx_new with NULL opts or
+ * device): "cpu" until set. Fails, changing nothing, when the device cannot
+ * be used (see vg_device_probe). */
+vg_status vg_set_device(const char *device);
+const char *vg_get_device(void);
+
 typedef struct vg_ctx_opts {
-    const char *device;  /* "cpu" (default) */
+    const char *device;  /* "cpu" or "cuda"; NULL: vg_get_device() */
     size_t arena_bytes;  /* initial step arena; 0 = grow on demand. After the
                             first step the arena is one block: no allocation
                             happens inside later steps. */

@@ -641,11 +641,10 @@ static void test_killed_saves(const char *self) {
         /* atomicity: every file under a final name is a complete checkpoint */
         DIR *d = opendir(dir);
         struct dirent *de;
-        int final = 0, invalid = 0;
-        temps_seen = 0; /* temporaries accumulate: the last round sees them all */
+        int final = 0, invalid = 0, temps_now = 0;
         while (d && (de = readdir(d)) != NULL) {
             if (strstr(de->d_name, ".tmp.")) {
-                temps_seen++;
+                temps_now++;
                 continue;
             }
             if (strncmp(de->d_name, "ckpt-", 5) != 0) continue;
@@ -658,6 +657,9 @@ static void test_killed_saves(const char *self) {
             free(p);
         }
         if (d) closedir(d);
+        /* a round whose kill left a temporary (the next saver's prune
+         * deletes it, its writer being dead) */
+        temps_seen += temps_now > 0;
         CHECK(invalid == 0, "round %zu: %d of %d checkpoint files are invalid", r, invalid, final);
         char *latest = NULL;
         int skipped = -1;
@@ -673,7 +675,7 @@ static void test_killed_saves(const char *self) {
     }
     CHECK(found > 0, "no round left a checkpoint: the saver never finished one");
     CHECK(temps_seen > 0, "no kill landed in the middle of a save");
-    printf("killed saves: %d temporaries left by kills, %d rounds with a checkpoint\n", temps_seen, found);
+    printf("killed saves: %d rounds left a temporary, %d rounds with a checkpoint\n", temps_seen, found);
 
     /* planted strays: a newer temporary and a newer broken checkpoint are
      * never chosen; the broken one is counted as skipped */
@@ -753,6 +755,23 @@ static void test_prune(const vg_dataset *ds, const char *good) {
         CHECK(access(p, F_OK) != 0, "prune kept %s", gone[i]);
         free(p);
     }
+    /* a temporary whose writer died is removed; one of a live writer (this
+     * process) stays */
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0);
+    char dead_name[96], live_name[96];
+    snprintf(dead_name, sizeof dead_name, "ckpt-00000002.safetensors.tmp.%ld.0", (long)child);
+    snprintf(live_name, sizeof live_name, "ckpt-00000002.safetensors.tmp.%ld.0", (long)getpid());
+    char *dead_tmp = path_in(dir, dead_name), *live_tmp = path_in(dir, live_name);
+    write_all(dead_tmp, "partial", 7);
+    write_all(live_tmp, "partial", 7);
+    CHECK(vg_ckpt_prune(dir, 2, &deleted) == VG_OK, "prune: %s", vg_last_error());
+    CHECK(access(dead_tmp, F_OK) != 0, "prune kept a dead writer's temporary %s", dead_name);
+    CHECK(access(live_tmp, F_OK) == 0, "prune deleted a live writer's temporary %s", live_name);
+    unlink(live_tmp);
+    free(dead_tmp);
+    free(live_tmp);
     /* fewer valid than keep: nothing goes */
     CHECK(vg_ckpt_prune(dir, 5, &deleted) == VG_OK && deleted == 0, "prune keep 5 deleted %d", deleted);
     CHECK(vg_ckpt_prune(dir, 1, &deleted) == VG_OK && deleted == 1, "prune keep 1 deleted %d", deleted);

@@ -47,6 +47,8 @@ BN_FIELDS = ("weight", "bias", "running_mean", "running_var")
 
 def read_source(path):
     """OrderedDict name -> float32 ndarray, and a word for the kind."""
+    if not os.path.isfile(path):
+        raise ConvertError("no such file")
     if path.endswith(".npz"):
         with np.load(path) as z:
             return OrderedDict((k, np.asarray(z[k])) for k in z.files), "npz"
@@ -55,7 +57,10 @@ def read_source(path):
         mod = torch.jit.load(path, map_location="cpu")
         state, kind = mod.state_dict(), "torchscript"
     except Exception:  # not TorchScript: a pickled state_dict or module
-        obj = torch.load(path, map_location="cpu")
+        try:
+            obj = torch.load(path, map_location="cpu")
+        except Exception as e:
+            raise ConvertError("neither TorchScript nor a torch.save file (%s: %s)" % (type(e).__name__, e))
         if isinstance(obj, torch.nn.Module):
             obj = obj.state_dict()
         if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
@@ -85,7 +90,10 @@ def strip_prefix(names, expected):
 def map_by_name(src, expected):
     prefix = strip_prefix(list(src), expected)
     names = {k[len(prefix):]: k for k in src}
-    if not all(k in names for k in expected):
+    missing = [k for k in expected if k not in names]
+    if missing and len(missing) < len(expected) / 2:  # our layout, but incomplete
+        raise ConvertError("tensor %s is missing (and %d more)" % (missing[0], len(missing) - 1))
+    if missing:
         return None
     return OrderedDict((k, (names[k], src[names[k]])) for k in expected)
 

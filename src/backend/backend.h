@@ -248,9 +248,24 @@ struct vg_backend {
     /* embedding: out (n, dim) = weight[idx[i]] ; idx already validated */
     void (*embedding_forward)(vg_real *out, const vg_real *weight, const int64_t *idx, int64_t n, int64_t dim);
     void (*embedding_backward)(vg_real *dweight, const vg_real *dout, const int64_t *idx, int64_t n, int64_t dim);
+
+    /* Errors of a backend whose kernels can fail (an accelerator: a failed
+     * launch, a library call, an asynchronous fault). The kernels above
+     * return void, so such a backend records its first failure and this
+     * hands it over once: VG_OK, or the status with the message set through
+     * vg_fail (naming the failed call), after which the record is cleared.
+     * NULL for a backend that cannot fail (the CPU). */
+    vg_status (*poll_error)(void);
 };
 
 /* The CPU backend (always present). */
 const vg_backend *vg_backend_cpu(void);
+/* The CUDA backend, or NULL with the reason in vg_last_error() ("no CUDA
+ * device: ..."; "built without CUDA"). Started on first call. */
+const vg_backend *vg_backend_cuda(void);
+/* The started CUDA device ("NVIDIA H100 ... (sm_90, 79.1 GiB)"), or "". */
+const char *vg_backend_cuda_device_name(void);
+/* "cpu" or "cuda"; NULL with the reason in vg_last_error(). */
+const vg_backend *vg_backend_by_name(const char *name);
 
 #endif

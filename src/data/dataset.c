@@ -10,6 +10,7 @@
 #include "core/checked.h"
 #include "core/status.h"
 #include "core/threads.h"
+#include "data/clip_cache.h"
 #include "data/dataset_impl.h"
 
 #define DEFAULT_FRAMES 16
@@ -33,10 +34,14 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     int which = -1;
     for (int i = 0; i < 3; i++)
         if (strcmp(spec.source, sources[i]) == 0) which = i;
-    /* a folder of videos: "folder" with path, or source naming a directory */
+    /* a folder of videos: "folder" with path, or source naming a directory
+     * (unless it is a prepared clip cache: its clips.npy is the source) */
     const char *folder = NULL;
     struct stat sb;
-    if (which < 0 && strcmp(spec.source, "folder") == 0) {
+    char cache_npy[4096], cache_json[4096];
+    const int cache = which < 0 && vg_clip_cache_find(spec.source, cache_npy, cache_json, sizeof cache_npy);
+    if (cache) {
+    } else if (which < 0 && strcmp(spec.source, "folder") == 0) {
         if (!spec.path || !*spec.path)
             return vg_fail(VG_ERR_INVALID, "data set \"folder\": no directory given (path)");
         folder = spec.path;
@@ -44,7 +49,7 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
         folder = spec.source;
     }
     /* a NumPy array of videos: source = a path ending in .npy */
-    const char *npy = NULL;
+    const char *npy = cache ? cache_npy : NULL;
     size_t sl = strlen(spec.source);
     if (which < 0 && !folder && sl > 4 && strcmp(spec.source + sl - 4, ".npy") == 0) npy = spec.source;
     if (which < 0 && !folder && !npy)

@@ -12,13 +12,16 @@
  * nearest when growing (so integer factors are exact box filters). Output
  * channels: the file's by default; 3 from a 1-channel file replicates the
  * grey, 1 from a 3-channel file is luma (0.299 R + 0.587 G + 0.114 B).
- * The file is memory-mapped and read-only: clips from any number of threads. */
+ * The file is memory-mapped and read-only: clips from any number of threads.
+ * A 5-D X.npy with a clip cache's X.json beside it (clip_cache.h) takes its
+ * labels and class names from there. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/checked.h"
 #include "core/status.h"
+#include "data/clip_cache.h"
 #include "data/dataset_impl.h"
 #include "io/npy.h"
 
@@ -29,6 +32,9 @@ struct vg_npy_source {
     int64_t N, Tf, H, W;
     int Cf, C, T, S;   /* file / output channels, clip frames, output size */
     int64_t *x0, *x1, *y0, *y1; /* source ranges [a, b) per output column / row */
+    int64_t *labels;   /* (N) from a clip cache's clips.json, or NULL: class 0 */
+    char **class_names;
+    int num_classes;
 };
 
 /* Source range of output cell o of S over n source pixels. */
@@ -96,6 +102,14 @@ vg_status vg_npy_source_open(vg_dataset *ds, const vg_dataset_spec *spec, const 
     ds->desc.num_classes = 1;
     snprintf(ds->name_buf, sizeof ds->name_buf, "video");
     ds->names[0] = ds->name_buf;
+    char npy_path[4096], json_path[4096];
+    if (!P->tnhw && nd == 5 && vg_clip_cache_find(path, npy_path, json_path, sizeof npy_path)) {
+        /* a prepared clip cache: its labels and class names */
+        st = vg_clip_cache_read_labels(json_path, sh, &P->labels, &P->class_names, &P->num_classes);
+        if (st != VG_OK) return st;
+        ds->desc.num_classes = P->num_classes;
+        ds->desc.class_names = (const char *const *)P->class_names;
+    }
     ds->desc.size = P->N;
     ds->desc.infinite = 1;
     return VG_OK;
@@ -105,6 +119,7 @@ void vg_npy_source_close(vg_dataset *ds) {
     vg_npy_source *P = ds->npy;
     if (!P) return;
     vg_npy_close(P->f);
+    vg_clip_cache_labels_free(P->labels, P->class_names, P->num_classes);
     free(P->x0);
     free(P->x1);
     free(P->y0);
@@ -155,6 +170,6 @@ vg_status vg_npy_source_clip(const vg_dataset *ds, int64_t index, float *out, in
             }
     }
     free(buf);
-    if (label) *label = 0;
+    if (label) *label = P->labels ? P->labels[n] : 0;
     return VG_OK;
 }

@@ -1,7 +1,8 @@
 /* video_folder.c — the folder-of-videos data set (video_folder.h): scan the
- * directory, open every video once (frame lists kept for cheap reopening),
- * map clip indices to (video, start) and decode clips through a small pool
- * of open decoders. Decoding itself is io/video_reader.c's. */
+ * directory, decide its layout (video files, or frame folders), open every
+ * video once (frame lists kept for cheap reopening), map clip indices to
+ * (video, start) and decode clips through small pools of open decoders.
+ * Decoding itself is io/video_reader.c's and data/frame_folder.c's. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include "core/status.h"
 #include "core/threads.h"
 #include "data/dataset_impl.h"
+#include "data/frame_folder.h"
 #include "data/video_folder.h"
 #include "io/video_reader.h"
 
@@ -29,10 +31,12 @@ typedef struct pooled {
 
 struct vg_video_folder {
     char *root;
+    int frame_folders;       /* 1: videos are folders of frames */
     int T, stride, size, C;
     int64_t span;
     vg_folder_video *videos; /* (n) */
-    vg_video_index **index;  /* (n) */
+    vg_video_index **index;  /* (n) video files */
+    vg_frame_list **flist;   /* (n) frame folders */
     int64_t *cum;            /* (n + 1) start positions before video i */
     int n;
     char **classes;
@@ -43,6 +47,8 @@ struct vg_video_folder {
     pthread_mutex_t lock;
     pooled pool[POOL_SIZE];
     int pool_n;
+    vg_image_decoder *ipool[POOL_SIZE]; /* frame folders: idle image decoders */
+    int ipool_n;
 };
 
 /* ---- scanning ------------------------------------------------------------------- */
@@ -82,13 +88,15 @@ static void found_free(found *f) {
     free(f->path);
 }
 
-/* Every video file under dir (symlinks followed up to MAX_DEPTH levels). */
-static vg_status scan_dir(found *f, const char *dir, int depth) {
+/* Every video file under dir into f, and every folder that directly holds
+ * image files into frames (symlinks followed up to MAX_DEPTH levels). */
+static vg_status scan_dir(found *f, found *frames, const char *dir, int depth) {
     DIR *d = opendir(dir);
     if (!d) return vg_fail(VG_ERR_IO, "%s: cannot list the folder: %s", dir, strerror(errno));
     vg_status st = VG_OK;
     struct dirent *e;
     size_t dl = strlen(dir);
+    int has_images = 0;
     while (st == VG_OK && (e = readdir(d))) {
         if (e->d_name[0] == '.') continue; /* hidden, "." and ".." */
         size_t len = dl + strlen(e->d_name) + 2;
@@ -100,13 +108,16 @@ static vg_status scan_dir(found *f, const char *dir, int depth) {
         snprintf(p, len, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", e->d_name);
         struct stat sb;
         if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            if (depth < MAX_DEPTH) st = scan_dir(f, p, depth + 1);
+            if (depth < MAX_DEPTH) st = scan_dir(f, frames, p, depth + 1);
         } else if (vg_video_folder_is_video_name(p)) {
             st = found_add(f, p); /* broken links, directories named x.mp4 etc. fail when opened */
+        } else if (vg_frame_is_image_name(e->d_name)) {
+            has_images = 1;
         }
         free(p);
     }
     closedir(d);
+    if (st == VG_OK && has_images) st = found_add(frames, dir);
     return st;
 }
 
@@ -130,7 +141,18 @@ typedef struct probe_result {
     vg_video_desc desc;
     char codec[32];
     vg_video_index *index;
+    vg_frame_list *flist;
 } probe_result;
+
+static void probe_frames(probe_result *r, const char *dir) {
+    r->st = vg_frame_list_open(&r->flist, dir);
+    if (r->st != VG_OK) {
+        r->why = strdup(vg_last_error());
+        return;
+    }
+    r->desc = (vg_video_desc){.width = r->flist->width, .height = r->flist->height, .frames = r->flist->n};
+    snprintf(r->codec, sizeof r->codec, "%s", r->flist->codec);
+}
 
 static void probe_one(probe_result *r, const char *path) {
     vg_video *v = NULL;
@@ -158,12 +180,20 @@ static vg_status add_skip(vg_video_folder *F, const char *path, const char *reas
 }
 
 static vg_status folder_build(vg_video_folder *F, const vg_dataset_spec *spec) {
-    found f = {0};
-    vg_status st = scan_dir(&f, F->root, 0);
+    found f = {0}, frames = {0};
+    vg_status st = scan_dir(&f, &frames, F->root, 0);
     probe_result *res = NULL;
     if (st != VG_OK) goto done;
+    if (f.n == 0 && frames.n > 0) { /* no video files: a folder of frame folders */
+        found t = f;
+        f = frames;
+        frames = t;
+        F->frame_folders = 1;
+    }
     if (f.n == 0) {
-        st = vg_fail(VG_ERR_INVALID, "%s: no video files (looked recursively for .mp4 .m4v .mov .mkv .webm .avi .gif .mpg .mpeg)",
+        st = vg_fail(VG_ERR_INVALID,
+                     "%s: no video files (looked recursively for .mp4 .m4v .mov .mkv .webm .avi .gif .mpg .mpeg) and no "
+                     "frame folders (folders of .png / .jpg / .jpeg frames)",
                      F->root);
         goto done;
     }
@@ -174,9 +204,10 @@ static vg_status folder_build(vg_video_folder *F, const vg_dataset_spec *spec) {
     res = calloc((size_t)f.n, sizeof *res);
     F->videos = calloc((size_t)f.n, sizeof *F->videos);
     F->index = calloc((size_t)f.n, sizeof *F->index);
+    F->flist = calloc((size_t)f.n, sizeof *F->flist);
     F->cum = calloc((size_t)f.n + 1, sizeof *F->cum);
     F->skipped = calloc((size_t)f.n, sizeof *F->skipped);
-    if (!F->classes || !label || !res || !F->videos || !F->index || !F->cum || !F->skipped) {
+    if (!F->classes || !label || !res || !F->videos || !F->index || !F->flist || !F->cum || !F->skipped) {
         free(label);
         st = vg_fail(VG_ERR_NOMEM, "%s: out of memory for %d videos", F->root, f.n);
         goto done;
@@ -223,7 +254,10 @@ static vg_status folder_build(vg_video_folder *F, const vg_dataset_spec *spec) {
     int threads = vg_get_threads();
     if (threads > f.n) threads = f.n;
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
-    for (int i = 0; i < f.n; i++) probe_one(&res[i], f.path[i]);
+    for (int i = 0; i < f.n; i++) {
+        if (F->frame_folders) probe_frames(&res[i], f.path[i]);
+        else probe_one(&res[i], f.path[i]);
+    }
 
     for (int i = 0; i < f.n && st == VG_OK; i++) {
         if (res[i].st != VG_OK) {
@@ -259,7 +293,9 @@ static vg_status folder_build(vg_video_folder *F, const vg_dataset_spec *spec) {
         v->height = res[i].desc.height;
         v->fps = res[i].desc.fps;
         F->index[F->n] = res[i].index;
+        F->flist[F->n] = res[i].flist;
         res[i].index = NULL;
+        res[i].flist = NULL;
         F->cum[F->n + 1] = F->cum[F->n] + (v->frames - F->span + 1);
         F->report.total_frames += v->frames;
         F->n++;
@@ -267,17 +303,19 @@ static vg_status folder_build(vg_video_folder *F, const vg_dataset_spec *spec) {
     free(label);
     if (st == VG_OK && F->n == 0) {
         const vg_folder_skip *s = F->num_skipped ? &F->skipped[0] : NULL;
-        st = vg_fail(VG_ERR_INVALID, "%s: none of the %d video files is usable (%d unreadable, %d shorter than %lld frames); first: %s: %s",
-                     F->root, f.n, F->report.num_bad, F->report.num_short, (long long)F->span, s ? s->path : "?",
+        st = vg_fail(VG_ERR_INVALID, "%s: none of the %d %s is usable (%d unreadable, %d shorter than %lld frames); first: %s: %s",
+                     F->root, f.n, F->frame_folders ? "frame folders" : "video files", F->report.num_bad, F->report.num_short, (long long)F->span, s ? s->path : "?",
                      s ? s->reason : "?");
     }
 done:
     for (int i = 0; res && i < f.n; i++) {
         free(res[i].why);
         vg_video_index_free(res[i].index);
+        vg_frame_list_free(res[i].flist);
     }
     free(res);
     found_free(&f);
+    found_free(&frames);
     return st;
 }
 
@@ -314,6 +352,7 @@ vg_status vg_folder_open(vg_dataset *ds, const vg_dataset_spec *spec, const char
     ds->desc.infinite = 1;
     vg_folder_report *r = &F->report;
     r->root = F->root;
+    r->frame_folders = F->frame_folders;
     r->num_videos = F->n;
     r->videos = F->videos;
     r->clip_span = F->span;
@@ -326,10 +365,12 @@ void vg_folder_close(vg_dataset *ds) {
     vg_video_folder *F = ds->folder;
     if (!F) return;
     for (int i = 0; i < F->pool_n; i++) vg_video_close(F->pool[i].v);
+    for (int i = 0; i < F->ipool_n; i++) vg_image_decoder_free(F->ipool[i]);
     for (int i = 0; i < F->n; i++) {
         free((char *)F->videos[i].path);
         free((char *)F->videos[i].codec);
         vg_video_index_free(F->index[i]);
+        vg_frame_list_free(F->flist[i]);
     }
     for (int i = 0; i < F->num_skipped; i++) {
         free((char *)F->skipped[i].path);
@@ -339,6 +380,7 @@ void vg_folder_close(vg_dataset *ds) {
     free(F->classes);
     free(F->videos);
     free(F->index);
+    free(F->flist);
     free(F->cum);
     free(F->skipped);
     free(F->root);
@@ -405,11 +447,25 @@ vg_status vg_folder_clip(const vg_dataset *ds, int64_t index, float *out, int64_
     const size_t plane = (size_t)S * S;
     uint8_t *rgb = malloc((size_t)T * plane * 3);
     if (!rgb) return vg_fail(VG_ERR_NOMEM, "%s: out of memory for a clip", F->videos[vi].path);
-    vg_video *v;
-    vg_status st = pool_take(F, vi, &v);
-    if (st == VG_OK) st = vg_video_read_clip(v, start, T, F->stride, S, rgb);
-    if (st == VG_OK) pool_give(F, vi, v);
-    else vg_video_close(v);
+    vg_status st;
+    if (F->frame_folders) {
+        vg_image_decoder *d = NULL;
+        pthread_mutex_lock(&F->lock);
+        if (F->ipool_n > 0) d = F->ipool[--F->ipool_n];
+        pthread_mutex_unlock(&F->lock);
+        st = d ? VG_OK : vg_image_decoder_new(&d);
+        if (st == VG_OK) st = vg_frame_list_read_clip(F->flist[vi], d, start, T, F->stride, S, rgb);
+        pthread_mutex_lock(&F->lock);
+        if (d && F->ipool_n < POOL_SIZE) F->ipool[F->ipool_n++] = d, d = NULL;
+        pthread_mutex_unlock(&F->lock);
+        vg_image_decoder_free(d);
+    } else {
+        vg_video *v;
+        st = pool_take(F, vi, &v);
+        if (st == VG_OK) st = vg_video_read_clip(v, start, T, F->stride, S, rgb);
+        if (st == VG_OK) pool_give(F, vi, v);
+        else vg_video_close(v);
+    }
     if (st == VG_OK) {
         /* (T, S, S, 3) uint8 -> (C, T, S, S) in [-1, 1] */
         for (int t = 0; t < T; t++) {

@@ -29,6 +29,17 @@
  * shorter than span frames are always skipped and listed. No usable video is
  * an error.
  *
+ * Frame folders (the StyleGAN-V layout): when the directory holds no video
+ * file at all, every folder under it that directly holds .png / .jpg /
+ * .jpeg files is one video, its frames in natural name order
+ * (frame_folder.h). Classes work the same way with the frame folder in
+ * place of a video file: root/<video>/ frames are one class "(root)",
+ * root/<class>/<video>/ frames take their class from <class>. A frame that
+ * is empty, not a PNG or JPEG, truncated or of another size than its
+ * folder's first frame makes the folder unreadable (skip_bad: skipped and
+ * listed with the frame's name and the reason). The report's videos are
+ * then the frame folders (codec "png" / "jpeg", fps 0).
+ *
  * Threads: vg_dataset_clip may run on many threads at once; each call takes
  * an open decoder for its video from a small shared pool (a mutex guards
  * only the pool) or opens one, so no decoder is ever used by two threads. */
@@ -45,7 +56,7 @@ typedef struct vg_folder_video {
     int64_t frames;
     int width, height;
     double fps;
-    const char *codec;
+    const char *codec;  /* frame folders: "png", "jpeg" or "png+jpeg" */
 } vg_folder_video;
 
 typedef struct vg_folder_skip {
@@ -56,6 +67,8 @@ typedef struct vg_folder_skip {
 
 typedef struct vg_folder_report {
     const char *root;
+    int frame_folders;             /* 1: the layout is frame folders (videos
+                                      are folders of PNG/JPEG frames) */
     int num_videos;                /* usable */
     const vg_folder_video *videos; /* sorted by path */
     int64_t total_frames;          /* of the usable videos */

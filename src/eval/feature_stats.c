@@ -25,6 +25,12 @@
 #define KID_CACHE_MAX_ROWS 8192
 /* Work below this many multiply-adds runs on one thread. */
 #define PARALLEL_MIN_WORK 200000.0
+/* Jacobi shares each step's rows between threads only from this size up: a
+ * step is ~n^2 multiply-adds and ends in a barrier, and with smaller steps
+ * the barriers cost more than they save as soon as the cores are shared
+ * (measured at n = 400 and 512 on a loaded 2-core machine: 1 thread 1.6 s
+ * and 3.8 s of CPU, 2 threads 31 s of mostly spinning). */
+#define JACOBI_PARALLEL_MIN_DIM 1024
 
 static int threads_for(double work) { return work < PARALLEL_MIN_WORK ? 1 : vg_get_threads(); }
 
@@ -195,101 +201,145 @@ vg_status vg_feature_moments(double *mean, double *cov, const double *x, int64_t
 /* Diagonalise the symmetric a (n, n, row-major; overwritten) by Jacobi
  * rotations in round-robin ("parallel") order: each step rotates n/2
  * disjoint pairs (p, q) at once, which is the same as applying them one by
- * one, so the rows of the step can be shared out between threads. Within a
- * step every rotation zeroes its a_pq (Golub & Van Loan, Alg. 8.5.2);
- * a sweep is n - 1 steps (every pair once). A pair is skipped when
- * |a_pq| <= eps sqrt(|a_pp a_qq|) (relative accuracy) or when it is below
- * 1e-3 eps ||a||_F / n (it cannot move any eigenvalue by more than that);
- * the iteration ends after a sweep that rotates nothing. vt (n, n), if not
- * NULL, receives the eigenvectors as rows (unsorted); w the eigenvalues
- * (unsorted). Returns 0 if it did not converge. */
+ * one. Every rotation zeroes its a_pq (Golub & Van Loan, Alg. 8.5.2); a
+ * sweep is n - 1 steps (every pair once). A step is one pass over the
+ * matrix: rows p and q of J^T a J are rows p and q of a rotated, then
+ * multiplied by J on the right (every column pair of the step), so each
+ * pair of rows is one independent task for a thread.
+ * A pair is skipped when |a_pq| <= eps sqrt(|a_pp a_qq|) (relative
+ * accuracy) or below 1e-3 eps ||a||_F / n (it cannot move any eigenvalue by
+ * more than that); in the first three sweeps also when it is below a fifth
+ * of the mean off-diagonal magnitude (Rutishauser's threshold, to rotate
+ * the large entries first). The iteration ends after a sweep that rotates
+ * nothing. vt (n, n), if not NULL, receives the eigenvectors as rows; w the
+ * eigenvalues; both unsorted. Returns 1 when converged, 0 if not, -1 when
+ * out of memory. */
 static int jacobi_rotate(double *a, double *vt, double *w, int64_t n) {
     const int64_t m = n + (n & 1); /* one idle slot when n is odd */
     const int64_t npairs = m / 2;
     int64_t *pos = malloc((size_t)m * sizeof *pos);
-    int64_t *pp = malloc((size_t)npairs * sizeof *pp), *pq = malloc((size_t)npairs * sizeof *pq);
-    double *pc = malloc((size_t)npairs * sizeof *pc), *ps = malloc((size_t)npairs * sizeof *ps);
+    int64_t *slot_p = malloc((size_t)npairs * sizeof *slot_p), *slot_q = malloc((size_t)npairs * sizeof *slot_q);
+    double *slot_c = malloc((size_t)npairs * sizeof *slot_c), *slot_s = malloc((size_t)npairs * sizeof *slot_s);
+    /* the step's rotations, compacted: (act_p[r], act_q[r], act_c[r], act_s[r]) */
+    int64_t *act_p = malloc((size_t)npairs * sizeof *act_p), *act_q = malloc((size_t)npairs * sizeof *act_q);
+    double *act_c = malloc((size_t)npairs * sizeof *act_c), *act_s = malloc((size_t)npairs * sizeof *act_s);
     int converged = 0;
-    if (!pos || !pp || !pq || !pc || !ps) goto done;
+    if (!pos || !slot_p || !slot_q || !slot_c || !slot_s || !act_p || !act_q || !act_c || !act_s) {
+        converged = -1;
+        goto done;
+    }
     if (vt)
         for (int64_t i = 0; i < n; i++)
             for (int64_t j = 0; j < n; j++) vt[i * n + j] = i == j;
     double norm2 = 0;
     for (int64_t i = 0; i < n * n; i++) norm2 += a[i] * a[i];
     const double floor_abs = 1e-3 * DBL_EPSILON * sqrt(norm2) / (double)n;
-    const int nthreads = threads_for((double)n * n * n / 4);
+    int64_t active = 0, rotations = 0, deferred = 0;
+    double early = 0;
 
-    for (int sweep = 0; sweep < JACOBI_MAX_SWEEPS && !converged; sweep++) {
-        for (int64_t i = 0; i < m; i++) pos[i] = i;
-        int64_t rotations = 0;
-        for (int64_t step = 0; step < m - 1; step++) {
-            int64_t active = 0;
-            for (int64_t i = 0; i < npairs; i++) {
-                int64_t p = pos[i], q = pos[m - 1 - i];
-                if (p > q) { int64_t t = p; p = q; q = t; }
-                if (q >= n) continue; /* the idle slot */
-                const double apq = a[p * n + q], app = a[p * n + p], aqq = a[q * n + q];
-                if (fabs(apq) <= floor_abs || fabs(apq) <= DBL_EPSILON * sqrt(fabs(app * aqq))) {
-                    a[p * n + q] = a[q * n + p] = 0;
-                    continue;
+#pragma omp parallel num_threads(n >= JACOBI_PARALLEL_MIN_DIM ? vg_get_threads() : 1)
+    {
+        for (int sweep = 0; sweep < JACOBI_MAX_SWEEPS && !converged; sweep++) {
+#pragma omp single
+            {
+                for (int64_t i = 0; i < m; i++) pos[i] = i;
+                rotations = 0, deferred = 0, early = 0;
+                if (sweep < 3) {
+                    double off = 0;
+                    for (int64_t i = 0; i < n; i++)
+                        for (int64_t j = 0; j < n; j++) off += i == j ? 0 : fabs(a[i * n + j]);
+                    early = 0.2 * off / ((double)n * (double)n);
                 }
-                /* t = tan(theta) of the rotation that zeroes a_pq, the smaller root */
-                const double theta = (aqq - app) / (2 * apq);
-                const double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + hypot(theta, 1.0));
-                const double c = 1 / sqrt(t * t + 1);
-                pp[active] = p, pq[active] = q, pc[active] = c, ps[active] = t * c;
-                active++;
             }
-            rotations += active;
-            if (active > 0) {
-#pragma omp parallel num_threads(nthreads)
+            for (int64_t step = 0; step < m - 1; step++) {
+#pragma omp single
                 {
-                    /* rows: a <- J^T a, vt <- J^T vt */
-#pragma omp for schedule(static)
-                    for (int64_t r = 0; r < active; r++) {
-                        const double c = pc[r], s = ps[r];
-                        double *ap = a + pp[r] * n, *aq = a + pq[r] * n;
-#pragma omp simd
-                        for (int64_t k = 0; k < n; k++) {
-                            const double x = ap[k], y = aq[k];
-                            ap[k] = c * x - s * y;
-                            aq[k] = s * x + c * y;
+                    active = 0;
+                    for (int64_t i = 0; i < npairs; i++) {
+                        int64_t p = pos[i], q = pos[m - 1 - i];
+                        if (p > q) { int64_t t = p; p = q; q = t; }
+                        slot_p[i] = p, slot_q[i] = q, slot_c[i] = 1, slot_s[i] = 0;
+                        if (q >= n) continue; /* the idle slot */
+                        const double apq = a[p * n + q], app = a[p * n + p], aqq = a[q * n + q];
+                        if (fabs(apq) <= floor_abs || fabs(apq) <= DBL_EPSILON * sqrt(fabs(app * aqq))) {
+                            a[p * n + q] = a[q * n + p] = 0;
+                            continue;
                         }
-                        if (vt) {
-                            double *vp = vt + pp[r] * n, *vq = vt + pq[r] * n;
+                        if (fabs(apq) < early) {
+                            deferred++;
+                            continue;
+                        }
+                        /* t = tan(theta) of the rotation that zeroes a_pq, the smaller root */
+                        const double theta = (aqq - app) / (2 * apq);
+                        const double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + hypot(theta, 1.0));
+                        const double c = 1 / sqrt(t * t + 1), s = t * c;
+                        slot_c[i] = c, slot_s[i] = s;
+                        act_p[active] = p, act_q[active] = q, act_c[active] = c, act_s[active] = s;
+                        active++;
+                    }
+                    rotations += active;
+                }
+                if (active > 0) {
+#pragma omp for schedule(static)
+                    for (int64_t i = 0; i < npairs; i++) {
+                        const int64_t p = slot_p[i], q = slot_q[i];
+                        const double c = slot_c[i], s = slot_s[i];
+                        const int rotate = s != 0, has_q = q < n;
+                        double *ap = a + p * n, *aq = has_q ? a + q * n : NULL;
+                        if (rotate) { /* rows: J^T a */
 #pragma omp simd
                             for (int64_t k = 0; k < n; k++) {
-                                const double x = vp[k], y = vq[k];
-                                vp[k] = c * x - s * y;
-                                vq[k] = s * x + c * y;
+                                const double x = ap[k], y = aq[k];
+                                ap[k] = c * x - s * y;
+                                aq[k] = s * x + c * y;
+                            }
+                            if (vt) {
+                                double *vp = vt + p * n, *vq = vt + q * n;
+#pragma omp simd
+                                for (int64_t k = 0; k < n; k++) {
+                                    const double x = vp[k], y = vq[k];
+                                    vp[k] = c * x - s * y;
+                                    vq[k] = s * x + c * y;
+                                }
                             }
                         }
-                    }
-                    /* columns: a <- a J */
-#pragma omp for schedule(static)
-                    for (int64_t k = 0; k < n; k++) {
-                        double *ak = a + k * n;
-                        for (int64_t r = 0; r < active; r++) {
-                            const double c = pc[r], s = ps[r], x = ak[pp[r]], y = ak[pq[r]];
-                            ak[pp[r]] = c * x - s * y;
-                            ak[pq[r]] = s * x + c * y;
+                        /* columns: (J^T a) J, on this task's rows only */
+                        for (int which = 0; which < 1 + has_q; which++) {
+                            double *ar = which ? aq : ap;
+                            for (int64_t r = 0; r < active; r++) {
+                                const double x = ar[act_p[r]], y = ar[act_q[r]];
+                                ar[act_p[r]] = act_c[r] * x - act_s[r] * y;
+                                ar[act_q[r]] = act_s[r] * x + act_c[r] * y;
+                            }
                         }
+                        if (rotate) ap[q] = aq[p] = 0;
                     }
                 }
-                for (int64_t r = 0; r < active; r++) a[pp[r] * n + pq[r]] = a[pq[r] * n + pp[r]] = 0;
+#pragma omp single
+                { /* round robin: keep pos[0], rotate the rest by one */
+                    const int64_t last = pos[m - 1];
+                    memmove(pos + 2, pos + 1, (size_t)(m - 2) * sizeof *pos);
+                    if (m > 1) pos[1] = last;
+                }
             }
-            /* round robin: keep pos[0], rotate the rest by one */
-            const int64_t last = pos[m - 1];
-            memmove(pos + 2, pos + 1, (size_t)(m - 2) * sizeof *pos);
-            if (m > 1) pos[1] = last;
+#pragma omp single
+            if (rotations == 0 && deferred == 0) converged = 1;
         }
-        if (rotations == 0) converged = 1;
     }
     for (int64_t i = 0; i < n; i++) w[i] = a[i * n + i];
     if (n == 1) converged = 1;
 done:
-    free(pos), free(pp), free(pq), free(pc), free(ps);
+    free(pos), free(slot_p), free(slot_q), free(slot_c), free(slot_s), free(act_p), free(act_q), free(act_c), free(act_s);
     return converged;
+}
+
+/* jacobi_rotate's result as a status; what names the caller and the matrix. */
+static vg_status jacobi_status(int r, const char *what, int64_t dim) {
+    if (r < 0) return vg_fail(VG_ERR_NOMEM, "%s: out of memory for the Jacobi rotations (dim %lld)", what, (long long)dim);
+    if (r == 0)
+        return vg_fail(VG_ERR_NUMERIC, "%s: Jacobi did not converge in %d sweeps (dim %lld)", what, JACOBI_MAX_SWEEPS,
+                       (long long)dim);
+    return VG_OK;
 }
 
 /* An eigenvalue and its index, for sorting ascending. */
@@ -320,11 +370,8 @@ vg_status vg_sym_eigen(double *w, double *v, const double *a, int64_t dim) {
     }
     for (int64_t i = 0; i < dim; i++)
         for (int64_t j = 0; j < dim; j++) work[i * dim + j] = 0.5 * (a[i * dim + j] + a[j * dim + i]);
-    s = VG_OK;
-    if (!jacobi_rotate(work, vt, wu, dim)) {
-        s = vg_fail(VG_ERR_NUMERIC, "sym_eigen: Jacobi did not converge in %d sweeps (dim %lld)", JACOBI_MAX_SWEEPS,
-                    (long long)dim);
-    } else {
+    s = jacobi_status(jacobi_rotate(work, vt, wu, dim), "sym_eigen", dim);
+    if (s == VG_OK) {
         for (int64_t i = 0; i < dim; i++) order[i] = (eig_entry){wu[i], i};
         qsort(order, (size_t)dim, sizeof *order, eig_entry_cmp);
         for (int64_t j = 0; j < dim; j++) {
@@ -353,10 +400,7 @@ static vg_status trace_sqrt_product(double *out, const double *cov_a, const doub
         goto done;
     }
     memcpy(work, cov_a, (size_t)nn * sizeof *work);
-    if (!jacobi_rotate(work, ut, lam, dim)) {
-        s = vg_fail(VG_ERR_NUMERIC, "frechet_distance: Jacobi did not converge on cov_a (dim %lld)", (long long)dim);
-        goto done;
-    }
+    if ((s = jacobi_status(jacobi_rotate(work, ut, lam, dim), "frechet_distance: cov_a", dim)) != VG_OK) goto done;
     /* ut's rows are the eigenvectors: U = ut^T. t = S_b U = S_b^T ut^T, i.e.
      * t^T = ut S_b; compute tt (dim, dim) = ut S_b as (ut^T)^T S_b. */
     double *u = work; /* reuse: U row-major */
@@ -370,11 +414,8 @@ static vg_status trace_sqrt_product(double *out, const double *cov_a, const doub
             const double x = 0.5 * (mm[i * dim + j] + mm[j * dim + i]) * lam[i] * lam[j];
             mm[i * dim + j] = mm[j * dim + i] = x;
         }
-    if (!jacobi_rotate(mm, NULL, mu, dim)) {
-        s = vg_fail(VG_ERR_NUMERIC, "frechet_distance: Jacobi did not converge on S_a^1/2 S_b S_a^1/2 (dim %lld)",
-                    (long long)dim);
+    if ((s = jacobi_status(jacobi_rotate(mm, NULL, mu, dim), "frechet_distance: S_a^1/2 S_b S_a^1/2", dim)) != VG_OK)
         goto done;
-    }
     double tr = 0;
     for (int64_t i = 0; i < dim; i++) tr += sqrt(fmax(mu[i], 0.0));
     *out = tr;
@@ -414,6 +455,8 @@ vg_status vg_frechet_distance_features(double *out, const double *a, int64_t n_a
     vg_status s;
     if ((s = check_set(a, n_a, dim, 2, "frechet_distance: features a")) != VG_OK) return s;
     if ((s = check_set(b, n_b, dim, 2, "frechet_distance: features b")) != VG_OK) return s;
+    int64_t nn;
+    if (!vg_mul_ok(dim, 2 * dim, &nn)) return vg_fail(VG_ERR_NOMEM, "frechet_distance: dim %lld overflows", (long long)dim);
     const int64_t nmax = n_a > n_b ? n_a : n_b;
     double *mu = alloc_doubles(2 * dim), *cov = alloc_doubles(2 * dim * dim), *centered = alloc_doubles(nmax * dim);
     if (!mu || !cov || !centered) {
@@ -473,12 +516,13 @@ static void kernel_matrix(double *k, const double *z, int64_t n, int64_t dim) {
 
 /* Sum of k(x_i, y_j) over i in ix (m rows of x) and j in iy (m rows of y),
  * leaving out i == j positions when skip_diag (x == y, same index list).
- * From the cached kernel matrix (row offsets ox, oy into it) or computed. */
-static double kernel_sum(const double *kc, int64_t ldk, int64_t ox, int64_t oy, const double *x, const double *y,
-                         const int64_t *ix, const int64_t *iy, int64_t m, int64_t dim, int skip_diag) {
+ * From the cached kernel matrix (row offsets ox, oy into it) or computed.
+ * Rows are summed in parallel into rowsum (m), then in order. */
+static double kernel_sum(double *rowsum, const double *kc, int64_t ldk, int64_t ox, int64_t oy, const double *x,
+                         const double *y, const int64_t *ix, const int64_t *iy, int64_t m, int64_t dim,
+                         int skip_diag) {
     const double inv_dim = 1.0 / (double)dim;
-    double total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total) num_threads(threads_for((double)m * m * (kc ? 1 : dim)))
+#pragma omp parallel for schedule(static) num_threads(threads_for((double)m * m * (kc ? 1 : dim)))
     for (int64_t i = 0; i < m; i++) {
         double row = 0;
         if (kc) {
@@ -490,8 +534,10 @@ static double kernel_sum(const double *kc, int64_t ldk, int64_t ox, int64_t oy, 
             for (int64_t j = 0; j < m; j++)
                 if (!(skip_diag && j == i)) row += poly_kernel(dot1(xi, y + iy[j] * dim, dim), inv_dim);
         }
-        total += row;
+        rowsum[i] = row;
     }
+    double total = 0;
+    for (int64_t i = 0; i < m; i++) total += rowsum[i];
     return total;
 }
 
@@ -511,6 +557,7 @@ vg_status vg_kid(double *mean_out, double *std_out, const double *a, int64_t n_a
     double *kc = NULL, *z = NULL, *mmd = malloc((size_t)num_subsets * sizeof *mmd);
     int64_t *ia = malloc((size_t)m * sizeof *ia), *ib = malloc((size_t)m * sizeof *ib);
     int64_t *perm = malloc((size_t)nmax * sizeof *perm);
+    double *rowsum = malloc((size_t)m * sizeof *rowsum);
     if (cache) {
         kc = alloc_doubles(nz * nz), z = alloc_doubles(nz * dim);
         if (kc && z) {
@@ -518,7 +565,7 @@ vg_status vg_kid(double *mean_out, double *std_out, const double *a, int64_t n_a
             memcpy(z + n_a * dim, b, (size_t)(n_b * dim) * sizeof *z);
         }
     }
-    if (!mmd || !ia || !ib || !perm || (cache && (!kc || !z))) {
+    if (!mmd || !ia || !ib || !perm || !rowsum || (cache && (!kc || !z))) {
         s = vg_fail(VG_ERR_NOMEM, "kid: out of memory (%lld + %lld rows of dim %lld)", (long long)n_a, (long long)n_b,
                     (long long)dim);
         goto done;
@@ -527,9 +574,9 @@ vg_status vg_kid(double *mean_out, double *std_out, const double *a, int64_t n_a
     for (int sub = 0; sub < num_subsets; sub++) {
         draw_subset(ia, perm, n_a, m, seed, 2 * (uint64_t)sub);
         draw_subset(ib, perm, n_b, m, seed, 2 * (uint64_t)sub + 1);
-        const double kaa = kernel_sum(kc, nz, 0, 0, a, a, ia, ia, m, dim, 1);
-        const double kbb = kernel_sum(kc, nz, n_a, n_a, b, b, ib, ib, m, dim, 1);
-        const double kab = kernel_sum(kc, nz, 0, n_a, a, b, ia, ib, m, dim, 0);
+        const double kaa = kernel_sum(rowsum, kc, nz, 0, 0, a, a, ia, ia, m, dim, 1);
+        const double kbb = kernel_sum(rowsum, kc, nz, n_a, n_a, b, b, ib, ib, m, dim, 1);
+        const double kab = kernel_sum(rowsum, kc, nz, 0, n_a, a, b, ia, ib, m, dim, 0);
         mmd[sub] = (kaa + kbb) / ((double)m * (double)(m - 1)) - 2 * kab / ((double)m * (double)m);
     }
     double mean = 0, var = 0;
@@ -539,7 +586,7 @@ vg_status vg_kid(double *mean_out, double *std_out, const double *a, int64_t n_a
     *mean_out = mean;
     if (std_out) *std_out = sqrt(var / num_subsets);
 done:
-    free(kc), free(z), free(mmd), free(ia), free(ib), free(perm);
+    free(kc), free(z), free(mmd), free(ia), free(ib), free(perm), free(rowsum);
     return s;
 }
 

@@ -11,12 +11,20 @@
  *                     as the sum of square roots of the eigenvalues of the
  *                     symmetric S_a^(1/2) S_b S_a^(1/2), square roots by a
  *                     symmetric (Jacobi) eigen-decomposition, never a Newton
- *                     iteration.
+ *                     iteration. That matrix is formed in S_a's eigenbasis,
+ *                     L^(1/2) (U^T S_b U) L^(1/2) with S_a = U L U^T (same
+ *                     eigenvalues); eigenvalues that rounding makes
+ *                     slightly negative count as 0.
  *   KID               unbiased MMD^2 with the cubic polynomial kernel
  *                     k(x, y) = (x.y / dim + 1)^3 (Binkowski et al. 2018),
  *                     averaged over random subsets (StyleGAN2-ADA's
  *                     kernel_inception_distance: num_subsets, subset size
- *                     min(n_a, n_b, max_subset_size)).
+ *                     min(n_a, n_b, max_subset_size)). Subset s draws its
+ *                     rows of a (b) by a partial Fisher-Yates shuffle: draw
+ *                     i swaps position i with i + r mod (remaining), r the
+ *                     64-bit (word1 << 32 | word0) of the Philox block at
+ *                     counter (2 s) * 2^32 + i ((2 s + 1) * 2^32 + i for b),
+ *                     key = seed. The std is over subsets, ddof 0.
  *   precision/recall  k-nearest-neighbour manifolds (Kynkäänniemi et al.
  *                     2019): precision = fraction of b inside a's manifold,
  *                     recall = fraction of a inside b's manifold; a point is

@@ -5,8 +5,6 @@
 #include <errno.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +13,7 @@
 #include "core/checked.h"
 #include "core/status.h"
 #include "io/av_log.h"
+#include "io/rgb_convert.h"
 #include "io/video_reader.h"
 
 /* Seek back this many frames before the first wanted one: the demuxer's
@@ -48,16 +47,8 @@ struct vg_video {
     vg_video_index *own_idx;
     vg_video_desc desc;
     char codec[32], format[64];
-    /* conversion */
-    struct SwsContext *sws;
-    int sws_cs, sws_range;
-    uint8_t *rgb;     /* (OH, rgb_stride) scratch: swscale's SIMD paths write
-                         whole blocks of pixels past a row's end */
-    size_t rgb_bytes;
+    vg_rgb_converter conv;
 };
-
-/* Row stride of the scratch image: 64-byte aligned with a block to spare. */
-static int scratch_stride(int OW) { return (OW * 3 + 64 + 63) & ~63; }
 
 static const char *av_reason(int err, char *buf, size_t n) {
     av_strerror(err, buf, n);
@@ -273,8 +264,7 @@ void vg_video_close(vg_video *v) {
     close_demux(v);
     av_packet_free(&v->pkt);
     av_frame_free(&v->frame);
-    sws_freeContext(v->sws);
-    av_free(v->rgb);
+    vg_rgb_converter_free(&v->conv);
     vg_video_index_free(v->own_idx);
     free(v->path);
     free(v);
@@ -324,64 +314,11 @@ static int64_t frame_number(const vg_video *v) {
     return v->pos_valid ? v->next : -1;
 }
 
-static int is_full_range(enum AVPixelFormat f, enum AVColorRange r) {
-    return r == AVCOL_RANGE_JPEG || f == AV_PIX_FMT_YUVJ420P || f == AV_PIX_FMT_YUVJ422P || f == AV_PIX_FMT_YUVJ444P ||
-           f == AV_PIX_FMT_YUVJ440P || f == AV_PIX_FMT_YUVJ411P;
-}
-
 /* v->frame -> out (OH, OW, 3): centre crop to the output's aspect, scale. */
 static vg_status convert(vg_video *v, int64_t number, uint8_t *out, int OH, int OW, int crop) {
-    AVFrame *f = v->frame;
-    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(f->format);
-    if (!pd || f->width <= 0 || f->height <= 0)
-        return vg_fail(VG_ERR_FORMAT, "%s: frame %lld: decoded frame has no pixel format", v->path, (long long)number);
-    if (crop) {
-        int m = f->width < f->height ? f->width : f->height;
-        int x0 = (f->width - m) / 2, y0 = (f->height - m) / 2;
-        x0 &= ~((1 << pd->log2_chroma_w) - 1);
-        y0 &= ~((1 << pd->log2_chroma_h) - 1);
-        f->crop_left = (size_t)x0;
-        f->crop_right = (size_t)(f->width - x0 - m);
-        f->crop_top = (size_t)y0;
-        f->crop_bottom = (size_t)(f->height - y0 - m);
-        if (av_frame_apply_cropping(f, AV_FRAME_CROP_UNALIGNED) < 0)
-            return vg_fail(VG_ERR_FORMAT, "%s: frame %lld: cannot crop a %s frame", v->path, (long long)number, pd->name);
-    }
-    int shrink = f->width > OW || f->height > OH;
-    /* swscale's standard chroma handling, as ffmpeg and players use it: full
-     * chroma interpolation differed from ffmpeg's decode of testsrc2 by 7.5/255
-     * mean, this by < 3 (tests/test_video_io.c) */
-    int flags = shrink ? SWS_AREA : SWS_BILINEAR;
-    struct SwsContext *s =
-        sws_getCachedContext(v->sws, f->width, f->height, f->format, OW, OH, AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
-    if (!s)
-        return vg_fail(VG_ERR_UNSUPPORTED, "%s: frame %lld: cannot convert %s %dx%d to RGB %dx%d (sws_getCachedContext)",
-                       v->path, (long long)number, pd->name, f->width, f->height, OW, OH);
-    int range = is_full_range(f->format, f->color_range);
-    if (s != v->sws || v->sws_cs != (int)f->colorspace || v->sws_range != range) {
-        if (!(pd->flags & AV_PIX_FMT_FLAG_RGB) && pd->nb_components >= 3) {
-            const int *coef = sws_getCoefficients(f->colorspace);
-            sws_setColorspaceDetails(s, coef, range, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
-        }
-        v->sws_cs = (int)f->colorspace;
-        v->sws_range = range;
-    }
-    v->sws = s;
-    const int ls = scratch_stride(OW);
-    const size_t need = (size_t)ls * (OH + 1);
-    if (need > v->rgb_bytes) {
-        av_free(v->rgb);
-        v->rgb_bytes = 0;
-        if (!(v->rgb = av_malloc(need)))
-            return vg_fail(VG_ERR_NOMEM, "%s: frame %lld: out of memory", v->path, (long long)number);
-        v->rgb_bytes = need;
-    }
-    uint8_t *dst[4] = {v->rgb, NULL, NULL, NULL};
-    int dst_stride[4] = {ls, 0, 0, 0};
-    int h = sws_scale(s, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dst_stride);
-    if (h != OH) return vg_fail(VG_ERR_FORMAT, "%s: frame %lld: sws_scale failed", v->path, (long long)number);
-    for (int y = 0; y < OH; y++) memcpy(out + (size_t)y * OW * 3, v->rgb + (size_t)y * ls, (size_t)OW * 3);
-    return VG_OK;
+    char what[4200];
+    snprintf(what, sizeof what, "%s: frame %lld", v->path, (long long)number);
+    return vg_rgb_convert(&v->conv, v->frame, out, OH, OW, crop, what);
 }
 
 /* Puts decoding before frame `target`: forward from where it is when close,

@@ -17,7 +17,7 @@
  *
  * The preprocessing (TF1 bilinear resize to 224 x 224) is here too, done on
  * the host; the network runs as engine ops with autograd off, one clip at a
- * time inside a mark/release of the step arena. */
+ * time, stage by stage inside a mark/release of the step arena. */
 #include "models/i3d.h"
 
 #include <math.h>
@@ -328,26 +328,57 @@ static vg_status channel_means(vg_ctx *ctx, vg_tensor *x, float *host) {
     return mean ? vg_tensor_read(mean, host) : vg_ctx_status(ctx);
 }
 
+/* End of a stage: keep x (in host memory), give the arena back to mark and
+ * put x back. Only the stage's output survives, so the arena's peak is the
+ * largest stage, not the whole network (the stem alone makes ~200 MB of
+ * activations and padded copies at 16 x 224 x 224). */
+typedef struct stage_buf {
+    float *data;
+    int64_t cap;
+} stage_buf;
+
+static vg_tensor *stage_end(vg_ctx *ctx, vg_ctx_mark mark, vg_tensor *x, stage_buf *b) {
+    if (!x) return NULL;
+    int64_t n = vg_tensor_numel(x), shape[5];
+    for (int i = 0; i < 5; i++) shape[i] = vg_tensor_dim(x, i);
+    if (n > b->cap) {
+        float *p = realloc(b->data, (size_t)n * sizeof *p);
+        if (!p) {
+            vg_fail(VG_ERR_NOMEM, "i3d: out of memory for a %lld-element activation", (long long)n);
+            return NULL;
+        }
+        b->data = p;
+        b->cap = n;
+    }
+    if (vg_tensor_read(x, b->data) != VG_OK) return NULL;
+    vg_ctx_release(ctx, mark);
+    return vg_tensor_from(ctx, 5, shape, b->data);
+}
+
 /* One clip (1, 3, T, 224, 224) -> logits (400); taps may be NULL. */
 static vg_status clip_forward(vg_i3d *m, vg_ctx *ctx, vg_tensor *x, float *logits, float *mean_3c, float *mean_4f) {
     const i3d_unit *u = m->unit;
+    vg_ctx_mark mark = vg_ctx_get_mark(ctx);
+    stage_buf buf = {0};
     vg_status s = VG_OK;
     x = unit_forward(ctx, &u[0], x);
-    x = maxpool_same(ctx, x, 1, 3, 3, 1, 2, 2);
+    x = stage_end(ctx, mark, maxpool_same(ctx, x, 1, 3, 3, 1, 2, 2), &buf);
     x = unit_forward(ctx, &u[1], x);
     x = unit_forward(ctx, &u[2], x);
-    x = maxpool_same(ctx, x, 1, 3, 3, 1, 2, 2);
+    x = stage_end(ctx, mark, maxpool_same(ctx, x, 1, 3, 3, 1, 2, 2), &buf);
     for (int b = 0; b < VG_I3D_MIXED; b++) {
         if (b == 2) x = maxpool_same(ctx, x, 3, 3, 3, 2, 2, 2);
         if (b == 7) x = maxpool_same(ctx, x, 2, 2, 2, 2, 2, 2);
         x = mixed_forward(ctx, &u[3 + 6 * b], x);
         if (x && b == 1 && mean_3c) s = channel_means(ctx, x, mean_3c);
         if (x && b == 6 && mean_4f && s == VG_OK) s = channel_means(ctx, x, mean_4f);
+        x = stage_end(ctx, mark, x, &buf);
     }
     x = vg_avg_pool(ctx, x, (vg_pool_args){.kernel = {2, 7, 7}, .stride = {1, 1, 1}});
     x = vg_conv3d(ctx, x, m->logits_w, m->logits_b, (vg_conv_args){{1, 1, 1}, {0, 0, 0}, {0, 0, 0}});
     if (x) x = vg_mean_dim(ctx, vg_reshape(ctx, x, 2, (int64_t[]){400, -1}), 1, 0);
-    if (!x) return vg_ctx_status(ctx) != VG_OK ? vg_ctx_status(ctx) : VG_ERR_INVALID;
+    free(buf.data);
+    if (!x) return vg_ctx_status(ctx) != VG_OK ? vg_ctx_status(ctx) : VG_ERR_NOMEM;
     if (s != VG_OK) return s;
     return vg_tensor_read(x, logits);
 }

@@ -51,9 +51,10 @@ int vg_i3d_unit_spec(int i, char *name, size_t name_size, int *cin, int *cout, i
 
 /* FVD's preprocessing and features: clips (n, C, T, H, W) with C = 3 (C = 1
  * is replicated to RGB) and pixels in [-1, 1] are resized to 224 x 224
- * (bilinear per frame) and fed to I3D; out (n, 400) gets the logits averaged
- * over time. Any T >= 9 (FVD uses 16). Runs in ctx's step arena and rewinds
- * it before returning. */
+ * (TF1 bilinear per frame, see above) and fed to I3D; out (n, 400) gets the
+ * logits averaged over time. Any T >= 9 (FVD uses 16), any H, W >= 1. Runs
+ * one clip at a time in ctx's step arena with autograd off (the previous
+ * setting is restored) and rewinds the arena before returning. */
 vg_status vg_i3d_features(vg_i3d *m, vg_ctx *ctx, const float *clips, int64_t n, int64_t C, int64_t T, int64_t H,
                           int64_t W, float *out);
 

@@ -12,10 +12,9 @@ static void host_release(void *p) { free(p); }
 
 vg_status vg_ctx_new(vg_ctx **out, const vg_ctx_opts *opts) {
     *out = NULL;
-    const char *device = (opts && opts->device) ? opts->device : "cpu";
-    const vg_backend *be = NULL;
-    if (strcmp(device, "cpu") == 0) be = vg_backend_cpu();
-    if (!be) return vg_fail(VG_ERR_UNSUPPORTED, "device '%s' is not available in this build (have: cpu)", device);
+    const char *device = (opts && opts->device) ? opts->device : vg_get_device();
+    const vg_backend *be = vg_backend_by_name(device);
+    if (!be) return strcmp(device, "cuda") == 0 ? VG_ERR_UNSUPPORTED : VG_ERR_INVALID; /* message set */
     vg_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return vg_fail(VG_ERR_NOMEM, "out of memory creating a context");
     ctx->be = be;
@@ -58,7 +57,21 @@ void vg_ctx_release(vg_ctx *ctx, vg_ctx_mark m) {
 void vg_ctx_set_grad_enabled(vg_ctx *ctx, int enabled) { ctx->grad_enabled = enabled != 0; }
 size_t vg_ctx_arena_used(const vg_ctx *ctx) { return vg_arena_used(&ctx->device); }
 size_t vg_ctx_arena_reserved(const vg_ctx *ctx) { return vg_arena_reserved(&ctx->device); }
-vg_status vg_ctx_status(const vg_ctx *ctx) { return ctx->status; }
+
+/* An accelerator backend's first failure (a kernel's or library call's)
+ * becomes the context's status, like a failed op's; returns that failure
+ * (VG_OK when none, always on the CPU). */
+static vg_status poll_backend(vg_ctx *ctx) {
+    if (!ctx->be->poll_error) return VG_OK;
+    vg_status s = ctx->be->poll_error();
+    if (s != VG_OK && ctx->status == VG_OK) ctx->status = s;
+    return s;
+}
+
+vg_status vg_ctx_status(const vg_ctx *ctx) {
+    poll_backend((vg_ctx *)ctx);
+    return ctx->status;
+}
 
 vg_tensor *vg_op_fail(vg_ctx *ctx, vg_status s, const char *op, const char *fmt, ...) {
     char msg[768];
@@ -134,6 +147,7 @@ static vg_tensor *tensor_record(vg_ctx *ctx, const char *op, int ndim, const int
     if (!vg_shape_numel(ndim, shape, &numel))
         return vg_op_fail(ctx, VG_ERR_INVALID, op, "shape %s is negative or overflows",
                           vg_shape_str(buf, sizeof buf, ndim, shape));
+    if (poll_backend(ctx) != VG_OK) return NULL; /* an earlier kernel failed */
     vg_tensor *t = vg_op_saved(ctx, op, sizeof *t);
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
@@ -275,13 +289,13 @@ int64_t vg_tensor_dim(const vg_tensor *t, int i) {
 vg_status vg_tensor_read(const vg_tensor *t, vg_real *host) {
     if (!t) return vg_fail(VG_ERR_INVALID, "tensor_read: NULL tensor");
     t->ctx->be->download(host, t->data, (size_t)t->numel * sizeof(vg_real));
-    return VG_OK;
+    return poll_backend(t->ctx);
 }
 
 vg_status vg_tensor_write(vg_tensor *t, const vg_real *host) {
     if (!t) return vg_fail(VG_ERR_INVALID, "tensor_write: NULL tensor");
     t->ctx->be->upload(t->data, host, (size_t)t->numel * sizeof(vg_real));
-    return VG_OK;
+    return poll_backend(t->ctx);
 }
 
 vg_status vg_tensor_read_grad(const vg_tensor *t, vg_real *host) {
@@ -294,7 +308,7 @@ vg_status vg_tensor_read_grad(const vg_tensor *t, vg_real *host) {
         return VG_OK;
     }
     t->ctx->be->download(host, t->grad, (size_t)t->numel * sizeof(vg_real));
-    return VG_OK;
+    return poll_backend(t->ctx);
 }
 
 vg_status vg_tensor_copy(vg_tensor *dst, const vg_tensor *src) {
@@ -335,6 +349,7 @@ static vg_status run_backward(vg_ctx *ctx, vg_tensor *out, const vg_real *host_g
         vg_tensor *node = ctx->tape[i];
         if (!node->grad || !node->backward) continue; /* unreached, or a leaf */
         node->backward(ctx, node);
+        poll_backend(ctx);
         if (ctx->status != VG_OK) {
             st = ctx->status;
             break;

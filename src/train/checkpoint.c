@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -751,6 +752,27 @@ vg_status vg_ckpt_find_latest(const char *dir, char **path_out, int *skipped) {
     return VG_OK;
 }
 
+/* Temporary files "ckpt-*.safetensors.tmp.<pid>.<n>" left by a save that
+ * was killed (SIGKILL, power loss) are never valid checkpoints; delete
+ * those whose writer process is gone. A live writer's file is kept. */
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *tmp = strstr(de->d_name, ".safetensors.tmp.");
+        long pid;
+        char *end;
+        if (strncmp(de->d_name, "ckpt-", 5) != 0 || !tmp) continue;
+        pid = strtol(tmp + strlen(".safetensors.tmp."), &end, 10);
+        if (pid <= 0 || *end != '.' || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path) unlink(path);
+    }
+    closedir(d);
+}
+
 vg_status vg_ckpt_prune(const char *dir, int keep, int *deleted) {
     if (deleted) *deleted = 0;
     if (keep < 1) return vg_fail(VG_ERR_INVALID, "%s: prune must keep at least 1 checkpoint (got %d)", dir, keep);
@@ -758,6 +780,7 @@ vg_status vg_ckpt_prune(const char *dir, int keep, int *deleted) {
     int n;
     vg_status st = list_cands(dir, &c, &n);
     if (st != VG_OK) return st;
+    remove_stale_temps(dir);
     int valid = 0, i = 0;
     for (; i < n && valid < keep; i++) valid += vg_ckpt_validate(c[i].name) == VG_OK;
     if (valid == keep)

@@ -24,7 +24,8 @@
  *
  * File names in a run directory: ckpt-<step, at least 8 digits>.safetensors.
  * Other files (best.safetensors, temporaries "*.tmp.*") are never chosen by
- * vg_ckpt_find_latest nor deleted by vg_ckpt_prune. */
+ * vg_ckpt_find_latest; vg_ckpt_prune deletes only older checkpoints and the
+ * temporaries of writers that no longer run. */
 #ifndef VG_TRAIN_CHECKPOINT_H
 #define VG_TRAIN_CHECKPOINT_H
 
@@ -90,8 +91,10 @@ char *vg_ckpt_path(const char *dir, int64_t step);
 vg_status vg_ckpt_find_latest(const char *dir, char **path_out, int *skipped);
 
 /* Keep the newest `keep` (>= 1) valid checkpoints in dir and delete every
- * checkpoint file older than the oldest of them. Newer invalid files, files
- * of other names (best.safetensors) and temporaries are left alone. With
+ * checkpoint file older than the oldest of them, and temporaries
+ * "ckpt-*.safetensors.tmp.<pid>.<n>" whose process <pid> is gone (a killed
+ * save). Newer invalid files, files of other names (best.safetensors) and
+ * live writers' temporaries are left alone. With
  * fewer than keep valid checkpoints nothing is deleted. *deleted (may be
  * NULL) receives the count. */
 vg_status vg_ckpt_prune(const char *dir, int keep, int *deleted);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/checked.h"
 #include "core/rng.h"
@@ -68,6 +69,7 @@ fail:
 }
 
 void vg_trainer_free(vg_trainer *t) {
+    vg_prefetch_close(t->prefetch);
     vg_ema_free(&t->ema);
     vg_adam_free(&t->opt_g);
     vg_adam_free(&t->opt_d);
@@ -89,11 +91,27 @@ void vg_trainer_noise(const vg_trainer *t, int64_t step, float *z) {
     for (int64_t i = 0; i < n; i++) z[i] = (float)vg_rng_normal_at(key, base + (uint64_t)i);
 }
 
+vg_status vg_trainer_prefetch(vg_trainer *t, int depth, int workers) {
+    if (!t->data) return vg_fail(VG_ERR_INVALID, "trainer: no data set to prefetch from");
+    vg_prefetch_close(t->prefetch);
+    t->prefetch = NULL;
+    return vg_prefetch_open(&t->prefetch, t->data, t->cfg.batch * t->cfg.d_steps, depth, workers);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 vg_status vg_trainer_step(vg_trainer *t, vg_step_stats *stats) {
     if (!t->data) return vg_fail(VG_ERR_INVALID, "trainer: no data set; use vg_trainer_step_with");
     int clips = t->cfg.batch * t->cfg.d_steps;
     int64_t first = t->step * clips + (int64_t)t->stream * STREAM_CLIP_OFFSET;
-    vg_status st = vg_dataset_batch(t->data, first, clips, t->host_real, NULL);
+    const double t0 = now_s();
+    vg_status st = t->prefetch ? vg_prefetch_get(t->prefetch, first, t->host_real, NULL, NULL)
+                               : vg_dataset_batch(t->data, first, clips, t->host_real, NULL);
+    t->data_seconds = now_s() - t0;
     if (st != VG_OK) return st;
     vg_trainer_noise(t, t->step, t->host_z);
     return vg_trainer_step_with(t, t->host_real, t->host_z, stats);

@@ -8,6 +8,7 @@
 #define VG_TRAIN_TRAINER_H
 
 #include "data/dataset.h"
+#include "data/prefetch.h"
 #include "models/dcgan3d.h"
 #include "train/loss.h"
 #include "train/optim.h"
@@ -47,12 +48,19 @@ typedef struct vg_trainer {
                             noise and clips */
     float *host_real;    /* (d_steps * batch, C, T, H, W) staging for dataset clips */
     float *host_z;       /* (d_steps * batch, z_dim) */
+    vg_prefetch *prefetch; /* NULL: clips are decoded inside each step */
+    double data_seconds;   /* the last vg_trainer_step's wait for its clips */
 } vg_trainer;
 
 /* data may be NULL when batches are given with vg_trainer_step_with. */
 vg_status vg_trainer_init(vg_trainer *t, const vg_train_config *cfg, const vg_dataset *data);
 void vg_trainer_free(vg_trainer *t);
-/* One iteration with clips from the data set and noise from the generator. */
+/* Decode the next batches in `workers` threads, `depth` batches ahead
+ * (data/prefetch.h), while steps compute; the clips are the same as without.
+ * Owned by the trainer (closed by vg_trainer_free). */
+vg_status vg_trainer_prefetch(vg_trainer *t, int depth, int workers);
+/* One iteration with clips from the data set and noise from the generator;
+ * t->data_seconds says how long it waited for the clips. */
 vg_status vg_trainer_step(vg_trainer *t, vg_step_stats *stats);
 /* One iteration with given real clips (d_steps * batch, C, T, H, W) and
  * noise (d_steps * batch, z_dim), host memory. */

@@ -49,7 +49,7 @@ static vg_status write_video(const char *path, int kind, const vg_frames *f, dou
 }
 
 int cmd_sample(int argc, char **argv) {
-    const char *ckpt = NULL, *out = "samples.gif";
+    const char *ckpt = NULL, *out = "samples.gif", *device = "cpu";
     int n = 16, seed = 7, grid = 0, interp = 0, no_ema = 0, threads = 0;
     double fps = 8;
     const cli_option opts[] = {
@@ -62,6 +62,7 @@ int cmd_sample(int argc, char **argv) {
         {"fps", OPT_DOUBLE, &fps, "frames per second of GIFs and MP4s"},
         {"no-ema", OPT_FLAG, &no_ema, "use the live generator weights instead of their moving average"},
         {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
+        {"device", OPT_STRING, &device, "compute device: cpu, cuda, or auto (cuda when a GPU answers, else cpu)"},
     };
     const char *pos[1];
     int npos;
@@ -78,6 +79,7 @@ int cmd_sample(int argc, char **argv) {
         return 2;
     }
     vg_set_threads(threads);
+    if ((rc = cli_use_device(device)) != 0) return rc;
     const int kind = has_suffix(out, ".gif") ? OUT_GIF : has_suffix(out, ".mp4") ? OUT_MP4 : OUT_PNG;
     if (kind == OUT_PNG && strrchr(out, '.') && strrchr(out, '.') > strrchr(out, '/') && !has_suffix(out, "/")) {
         fprintf(stderr, "vidgan: %s: unknown output type (use NAME.gif, NAME.mp4, or a folder for PNG frames)\n", out);
@@ -85,17 +87,20 @@ int cmd_sample(int argc, char **argv) {
     }
     if (kind == OUT_MP4 && vg_mp4_encoder_name() && strcmp(vg_mp4_encoder_name(), "libx264") != 0)
         fprintf(stderr, "note: this FFmpeg has no libx264; MP4s are encoded with %s\n", vg_mp4_encoder_name());
+    /* Only the generator is needed: no trainer, no optimizer state. */
     vg_train_config cfg;
-    char *data_text = NULL;
-    vg_trainer t = {0};
+    vg_ctx *ctx = NULL;
+    vg_dcgan3d model = {0};
     int exit_code = 1;
     float *z = NULL, *videos = NULL;
     vg_frames frames = {0};
-    if (vg_ckpt_read_config(ckpt, &cfg, &data_text, NULL) != VG_OK || vg_trainer_init(&t, &cfg, NULL) != VG_OK ||
-        vg_ckpt_load(&t, ckpt) != VG_OK) {
+    if (vg_ctx_new(&ctx, NULL) != VG_OK ||
+        vg_ckpt_load_generator(ckpt, no_ema ? VG_CKPT_WEIGHTS_LIVE : VG_CKPT_WEIGHTS_DEFAULT, ctx, &model, &cfg,
+                               NULL) != VG_OK) {
         fprintf(stderr, "vidgan: %s\n", vg_last_error());
         goto done;
     }
+    vg_ctx_set_grad_enabled(ctx, 0);
     const vg_dcgan3d_config *m = &cfg.model;
     const int steps = interp > 0 ? interp : 1;
     const int64_t clip = (int64_t)m->channels * m->frames * m->size * m->size;
@@ -114,10 +119,7 @@ int cmd_sample(int argc, char **argv) {
             slerp(z + ((int64_t)i * steps + k) * m->z_dim, base + (int64_t)i * m->z_dim, base + (int64_t)(i + 1) * m->z_dim,
                   m->z_dim, interp > 0 ? (double)k / steps : 0.0);
     free(base);
-    int swap = !no_ema && t.ema.params;
-    if (swap) vg_ema_swap(&t.ema);
-    vg_status st = vg_dcgan3d_sample(&t.model, t.ctx, z, n * steps, cfg.batch, VG_BN_BATCH, videos);
-    if (swap) vg_ema_swap(&t.ema);
+    vg_status st = vg_dcgan3d_sample(&model, ctx, z, n * steps, cfg.batch, VG_BN_BATCH, videos);
     if (st != VG_OK) {
         fprintf(stderr, "vidgan: %s\n", vg_last_error());
         goto done;
@@ -168,7 +170,7 @@ done:
     vg_frames_free(&frames);
     free(z);
     free(videos);
-    free(data_text);
-    vg_trainer_free(&t);
+    if (model.G || model.D) vg_dcgan3d_free(&model);
+    vg_ctx_free(ctx);
     return exit_code;
 }

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "core/status.h"
+#include "data/video_folder.h"
 #include "eval_train.h"
 #include "io/gif.h"
 #include "io/video_frames.h"
@@ -95,12 +97,30 @@ static vg_status save_checkpoint(vg_trainer *t, const char *out, const char *dat
     return st;
 }
 
+/* Files a folder data set skipped: a count when training starts, the list
+ * once at the end. */
+static void report_skipped(const vg_dataset *ds, int at_end) {
+    const vg_folder_report *r = vg_dataset_info(ds) ? vg_video_folder_report(ds) : NULL;
+    vg_clear_error();
+    if (!r || r->num_skipped == 0) return;
+    if (!at_end) {
+        fprintf(stderr, "skipped %d of the data's files (%d unreadable, %d shorter than a clip): listed at the end\n",
+                r->num_skipped, r->num_bad, r->num_short);
+        return;
+    }
+    fprintf(stderr, "skipped %d file%s (%d unreadable, %d shorter than a clip of %lld frames):\n", r->num_skipped,
+            r->num_skipped > 1 ? "s" : "", r->num_bad, r->num_short, (long long)r->clip_span);
+    for (int i = 0; i < r->num_skipped; i++) fprintf(stderr, "  %s: %s\n", r->skipped[i].path, r->skipped[i].reason);
+}
+
 int cmd_train(int argc, char **argv) {
     vg_train_config cfg;
     vg_train_config_default(&cfg);
     const char *data = "shapes", *out = NULL, *loss = "nonsat", *resume = NULL, *data_path = NULL, *npy_layout = NULL;
+    const char *device = "cpu";
     int size = 32, frames = 16, channels = 0, steps = 2000, threads = 0, sample_every = 250, ckpt_every = 500;
     int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1, stride = 1, skip_bad = 0;
+    int prefetch = 2, data_workers = 1;
     double fps = 8, time_limit = 0;
     const char *eval_metric = NULL, *evaluator = NULL, *i3d = NULL;
     int eval_every = 0, eval_n = 256;
@@ -110,6 +130,8 @@ int cmd_train(int argc, char **argv) {
         {"data-path", OPT_STRING, &data_path, "mnist: digit cache file; fashion: IDX folder (default: built-in locations)"},
         {"stride", OPT_INT, &stride, "video folders: take every N-th frame"},
         {"skip-bad", OPT_FLAG, &skip_bad, "video folders: skip unreadable files (listed) instead of failing"},
+        {"prefetch", OPT_INT, &prefetch, "batches decoded ahead by worker threads while a step computes (0: decode in the step)"},
+        {"data-workers", OPT_INT, &data_workers, "threads decoding clips for the prefetch queue"},
         {"size", OPT_INT, &size, "frame height = width (power of two)"},
         {"frames", OPT_INT, &frames, "frames per clip (power of two)"},
         {"channels", OPT_INT, &channels, "channels (0: the data set's default)"},
@@ -129,6 +151,7 @@ int cmd_train(int argc, char **argv) {
         {"time-limit", OPT_DOUBLE, &time_limit, "also stop (with a checkpoint) after this many seconds (0: none)"},
         {"seed", OPT_INT, &seed, "seed of weights, noise and data"},
         {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
+        {"device", OPT_STRING, &device, "compute device: cpu, cuda, or auto (cuda when a GPU answers, else cpu)"},
         {"out", OPT_STRING, &out, "run folder (default: runs/<data>-<size>x<frames>)"},
         {"resume", OPT_STRING, &resume, "checkpoint to resume from, or 'auto' for the newest valid one in --out"},
         {"sample-every", OPT_INT, &sample_every, "write a sample grid GIF every N steps (0: only at the end)"},
@@ -151,6 +174,7 @@ int cmd_train(int argc, char **argv) {
                        stdout, stderr);
     if (rc) return rc > 0 ? 0 : 2;
     vg_set_threads(threads);
+    if ((rc = cli_use_device(device)) != 0) return rc;
     if (!vg_gan_loss_parse(loss, &cfg.loss)) {
         fprintf(stderr, "vidgan: --loss must be nonsat, hinge or lsgan, got '%s'\n", loss);
         return 2;
@@ -220,7 +244,8 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     if (vg_trainer_init(&t, &cfg, ds) != VG_OK ||
-        (resume_path && vg_ckpt_load(&t, resume_path) != VG_OK)) {
+        (resume_path && vg_ckpt_load(&t, resume_path) != VG_OK) ||
+        (prefetch > 0 && vg_trainer_prefetch(&t, prefetch, data_workers) != VG_OK)) {
         fprintf(stderr, "vidgan: %s\n", vg_last_error());
         goto done;
     }
@@ -243,27 +268,35 @@ int cmd_train(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/samples", out);
     make_dirs(path);
     install_signals();
-    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d) on %s, batch %d, loss %s, %d threads -> %s\n", cfg.model.size,
-            cfg.model.size, cfg.model.frames, cfg.model.channels, spec.source, cfg.batch, vg_gan_loss_name(cfg.loss),
-            vg_get_threads(), out);
+    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d) on %s, batch %d, loss %s, %s, %d threads -> %s\n",
+            cfg.model.size, cfg.model.size, cfg.model.frames, cfg.model.channels, spec.source, cfg.batch,
+            vg_gan_loss_name(cfg.loss), vg_get_device(), vg_get_threads(), out);
     progress bar;
     progress_init(&bar, t.step, steps, log_every);
+    report_skipped(ds, 0);
     int bad_in_row = 0;
+    double data_total = 0, step_total = 0;
     exit_code = 0;
     while (t.step < steps && !stop_signal) {
         if (time_limit > 0 && now_seconds() - bar.t_start > time_limit) break;
         vg_step_stats s;
+        const double t_step = now_seconds();
         if (vg_trainer_step(&t, &s) != VG_OK) {
             progress_break(&bar);
             fprintf(stderr, "vidgan: step %lld: %s\n", (long long)t.step, vg_last_error());
             exit_code = 1;
             break;
         }
+        const double step_s = now_seconds() - t_step;
+        data_total += t.data_seconds;
+        step_total += step_s;
         fprintf(log,
                 "{\"step\":%lld,\"loss_d\":%.6g,\"loss_g\":%.6g,\"d_real\":%.6g,\"d_fake\":%.6g,\"skipped_d\":%d,"
-                "\"skipped_g\":%d,\"skipped_total\":%lld,\"time\":%.3f,\"it_per_s\":%.4g}\n",
+                "\"skipped_g\":%d,\"skipped_total\":%lld,\"time\":%.3f,\"it_per_s\":%.4g,\"step_s\":%.4f,"
+                "\"data_s\":%.4f,\"data_frac\":%.4f}\n",
                 (long long)t.step, s.loss_d, s.loss_g, s.d_real, s.d_fake, s.skipped_d, s.skipped_g,
-                (long long)t.skipped, now_seconds() - bar.t_start, progress_rate(&bar, t.step));
+                (long long)t.skipped, now_seconds() - bar.t_start, progress_rate(&bar, t.step), step_s, t.data_seconds,
+                step_s > 0 ? t.data_seconds / step_s : 0.0);
         progress_update(&bar, t.step, s.loss_d, s.loss_g, s.d_real, s.d_fake, t.skipped);
         bad_in_row = (s.skipped_d || s.skipped_g) ? bad_in_row + 1 : 0;
         if (max_bad > 0 && bad_in_row >= max_bad) {
@@ -309,6 +342,11 @@ int cmd_train(int argc, char **argv) {
     }
     progress_break(&bar);
     fclose(log);
+    if (step_total > 0)
+        fprintf(stderr, "data time: %.2f s of %.2f s in steps (%.1f%%; %s)\n", data_total, step_total,
+                100.0 * data_total / step_total,
+                prefetch > 0 ? "prefetch queue" : "decoded inside each step, --prefetch 0");
+    report_skipped(ds, 1);
     int64_t saved_step = ckpt_every > 0 && t.step % ckpt_every == 0 && last_ckpt[0] ? t.step : -1;
     if ((exit_code == 0 || stop_signal) && saved_step != t.step) {
         if (save_checkpoint(&t, out, data_text, keep, path, sizeof path) == VG_OK)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vidgan.h"
+
 static void print_default(const cli_option *o, FILE *out) {
     switch (o->kind) {
     case OPT_INT: fprintf(out, " (default: %d)", *(int *)o->target); break;
@@ -131,6 +133,23 @@ int cli_parse(const cli_option *opts, int nopts, int argc, char **argv, int firs
             return -1;
         }
         if (set_value(o, value ? value : "", err) != 0) return -1;
+    }
+    return 0;
+}
+
+int cli_use_device(const char *device) {
+    if (strcmp(device, "auto") == 0) {
+        if (vg_set_device("cuda") != VG_OK) fprintf(stderr, "note: %s; computing on the CPU\n", vg_last_error());
+        return 0;
+    }
+    vg_status s = vg_set_device(device);
+    if (s == VG_ERR_UNSUPPORTED) {
+        fprintf(stderr, "vidgan: %s; use --device cpu\n", vg_last_error());
+        return 1;
+    }
+    if (s != VG_OK) {
+        fprintf(stderr, "vidgan: --device must be cpu, cuda or auto, got '%s'\n", device);
+        return 2;
     }
     return 0;
 }

@@ -22,4 +22,9 @@ int cli_parse(const cli_option *opts, int nopts, int argc, char **argv, int firs
               int max_positional, int *npositional, const char *usage, FILE *out, FILE *err);
 void cli_print_help(const cli_option *opts, int nopts, const char *usage, FILE *out);
 
+/* --device: "cpu", "cuda" (no GPU: an error saying why, exit status 1) or
+ * "auto" (cuda when a GPU answers, else a note and the CPU). Makes it the
+ * library's default device; returns 0, or the exit status to give. */
+int cli_use_device(const char *device);
+
 #endif
