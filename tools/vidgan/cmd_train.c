@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "core/status.h"
 #include "data/video_folder.h"
+#include "eval_train.h"
 #include "io/gif.h"
 #include "io/video_frames.h"
 #include "options.h"
@@ -121,6 +122,8 @@ int cmd_train(int argc, char **argv) {
     int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1, stride = 1, skip_bad = 0;
     int prefetch = 2, data_workers = 1;
     double fps = 8, time_limit = 0;
+    const char *eval_metric = NULL, *evaluator = NULL, *i3d = NULL;
+    int eval_every = 0, eval_n = 256;
     const cli_option opts[] = {
         {"data", OPT_STRING, &data, "data set: shapes, mnist, fashion, a folder of videos (class = sub-folder) or a .npy file"},
         {"npy-layout", OPT_STRING, &npy_layout, ".npy data: NTHW[C] (default) or TNHW (Moving MNIST's mnist_test_seq.npy)"},
@@ -158,6 +161,11 @@ int cmd_train(int argc, char **argv) {
         {"keep", OPT_INT, &keep, "checkpoints to keep (0: all)"},
         {"log-every", OPT_INT, &log_every, "without a terminal: a log line every N steps"},
         {"max-bad", OPT_INT, &max_bad, "roll back to the last checkpoint after N non-finite steps in a row"},
+        {"eval-every", OPT_INT, &eval_every, "every N steps score the generator on a fixed sample set, keep best.safetensors (0: off)"},
+        {"eval-metric", OPT_STRING, &eval_metric, "evaluator (FED), shapes (valid frames) or fvd (default: evaluator with --evaluator, else shapes)"},
+        {"evaluator", OPT_STRING, &evaluator, "evaluator network file for --eval-metric evaluator"},
+        {"i3d", OPT_STRING, &i3d, "I3D weights for --eval-metric fvd"},
+        {"eval-n", OPT_INT, &eval_n, "generated clips (and clips per real split) of the fixed sample set"},
     };
     const char *pos[1];
     int npos;
@@ -219,6 +227,7 @@ int cmd_train(int argc, char **argv) {
     int exit_code = 1;
     vg_dataset *ds = NULL;
     vg_trainer t = {0};
+    train_eval *te = NULL;
     if (vg_dataset_open(&ds, &spec) != VG_OK) {
         fprintf(stderr, "vidgan: %s\n", vg_last_error());
         goto done;
@@ -240,11 +249,14 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "vidgan: %s\n", vg_last_error());
         goto done;
     }
+    if (eval_every > 0 && (exit_code = train_eval_open(&te, eval_metric, evaluator, i3d, eval_n, &t, ds)) != 0) goto done;
+    exit_code = 1;
     char log_path[4096], path[4200], last_ckpt[4200] = "";
     snprintf(log_path, sizeof log_path, "%s/metrics.jsonl", out);
     if (resume_path) {
         trim_log(log_path, t.step);
         snprintf(last_ckpt, sizeof last_ckpt, "%s", resume_path);
+        if (te) train_eval_resume(te, log_path);
     } else {
         remove(log_path);
     }
@@ -323,6 +335,10 @@ int cmd_train(int argc, char **argv) {
                 fprintf(stderr, "vidgan: checkpoint: %s\n", vg_last_error());
             }
         }
+        if (te && t.step % eval_every == 0 && train_eval_step(te, &t, data_text, out, log) != VG_OK) {
+            progress_break(&bar);
+            fprintf(stderr, "vidgan: eval at step %lld: %s\n", (long long)t.step, vg_last_error());
+        }
     }
     progress_break(&bar);
     fclose(log);
@@ -351,6 +367,7 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "run folder: %s (metrics.jsonl, samples/, checkpoints)\n", out);
     }
 done:
+    train_eval_free(te);
     vg_trainer_free(&t);
     vg_dataset_close(ds);
     free(resume_path);

@@ -36,7 +36,8 @@ static const struct {
     {"train", cmd_train, "train a video GAN (3D-DCGAN) on a data set"},
     {"sample", cmd_sample, "generate videos from a checkpoint"},
     {"data", cmd_data, "preview a data set (a GIF of real clips) or print its geometry"},
-    {"eval", cmd_eval, "score real and generated clips: valid frames and smooth motion (shapes)"},
+    {"eval", cmd_eval, "score generated vs real clips (FED/KID/PR, FVD, D, shapes) beside real-vs-real floors"},
+    {"evaluator", cmd_evaluator, "train the evaluator network behind the weight-free metrics"},
     {"info", cmd_info, "show version, backends, threads and CPU features"},
 };
 
