@@ -16,7 +16,7 @@
  *
  * Also: the corruptions themselves against their definitions, features
  * bit-identical for any batch split, save/load round trip with its SHA-256,
- * and clear errors on bad files. */
+ * clear errors on bad files, and `vidgan evaluator train` end to end. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +29,7 @@
 #include "eval/feature_stats.h"
 #include "io/safetensors.h"
 #include "test.h"
+#include "cli_run.h"
 #include "vidgan.h"
 
 #define SIZE 32
@@ -244,9 +245,39 @@ static void test_file(vg_evaluator *e, const float *clips) {
     remove(path), remove(bad);
 }
 
-int main(void) {
+/* The CLI: a 3-step evaluator at 16x16x4 (width 2), its printed hash is the
+ * file's, the held-out accuracy is printed; bad options exit 2. */
+static void test_cli(const char *argv0) {
+    if (!cli_setup(argv0, "evaluator")) {
+        CHECK(0, "no scratch folder");
+        return;
+    }
+    int rc = run("%s evaluator train --data shapes --size 16 --frames 4 --width 2 --steps 3 --batch 4 --holdout 8 --threads 1 -o %s/e.safetensors",
+                 vidgan, tmp);
+    char path[512], hash[65] = "", want[80];
+    snprintf(path, sizeof path, "%s/e.safetensors", tmp);
+    vg_sha256_file(path, hash);
+    snprintf(want, sizeof want, "sha256: %s", hash);
+    CHECK(rc == 0 && output_has(want) && output_has("held-out accuracy") && output_has("labels"), "evaluator train: rc %d", rc);
+    vg_evaluator *e = NULL;
+    CHECK(vg_evaluator_load(&e, path, NULL) == VG_OK && vg_evaluator_get_config(e)->frames == 4, "load CLI output: %s", vg_last_error());
+    vg_evaluator_free(e);
+    rc = run("%s evaluator train --data shapes --task bogus -o %s/x.safetensors", vidgan, tmp);
+    CHECK(rc == 2 && output_has("--task must be labels or temporal"), "bad --task: rc %d", rc);
+    rc = run("%s evaluator train --data shapes --stpes 3 -o %s/x.safetensors", vidgan, tmp);
+    CHECK(rc == 2 && output_has("did you mean --steps"), "misspelt option: rc %d", rc);
+    rc = run("%s evaluator train --data shapes", vidgan);
+    CHECK(rc == 2 && output_has("-o FILE is required"), "no -o: rc %d", rc);
+    rc = run("%s evaluator train --help", vidgan);
+    CHECK(rc == 0 && output_has("--holdout N") && output_has("(default: 2000)"), "help: rc %d", rc);
+    run("rm -rf %s", tmp);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
     vg_set_threads(2);
     test_degrade_definitions();
+    test_cli(argv[0]);
 
     vg_dataset *train = NULL, *eval = NULL;
     vg_dataset_spec spec = {.source = "shapes", .frames = FRAMES, .size = SIZE, .seed = 1};

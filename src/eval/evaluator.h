@@ -94,7 +94,9 @@ int64_t vg_evaluator_feature_dim(const vg_evaluator *e);
 
 /* Frozen forward of n clips (n, C, T, H, W) in [-1, 1], geometry as the
  * config: features (n, feature_dim) and, if logits is not NULL, logits
- * (n, num_classes). Works in batches; bit-identical for any batch split. */
+ * (n, num_classes). Works in chunks of 16 clips (the last one zero-padded);
+ * bit-identical for any batch split (for one thread count). Uses the
+ * evaluator's own context: one call at a time per evaluator. */
 vg_status vg_evaluator_features(vg_evaluator *e, const float *clips, int64_t n, float *features, float *logits);
 
 #endif
