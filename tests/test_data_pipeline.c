@@ -27,28 +27,9 @@
 #include "data/prefetch.h"
 #include "data/video_folder.h"
 #include "test.h"
+#include "shell.h"
 #include "vidgan.h"
 
-static char tmp[256];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *P(const char *name) {
-    static char buf[8][512];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmp, name);
-    return b;
-}
 
 static vg_dataset *open_ds(vg_dataset_spec spec) {
     vg_dataset *ds = NULL;

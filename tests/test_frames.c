@@ -25,28 +25,9 @@
 #include "data/video_folder.h"
 #include "io/image_reader.h"
 #include "test.h"
+#include "shell.h"
 #include "vidgan.h"
 
-static char tmp[256];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *P(const char *name) {
-    static char buf[8][512];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmp, name);
-    return b;
-}
 
 /* ffmpeg's RGB decode of one image file: exactly want bytes, or NULL */
 static uint8_t *ffmpeg_rgb(const char *path, size_t want) {

@@ -26,20 +26,9 @@
 #include "io/mp4.h"
 #include "io/video_reader.h"
 #include "test.h"
+#include "shell.h"
 #include "vidgan.h"
 
-static char tmp[256];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int capture(const char *cmd, char *out, size_t cap) {
     FILE *p = popen(cmd, "r");
@@ -60,14 +49,6 @@ static uint8_t *read_all_cmd(const char *cmd, size_t want) {
         free(b);
         return NULL;
     }
-    return b;
-}
-
-static const char *P(const char *name) {
-    static char buf[8][512];
-    static int k;
-    char *b = buf[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmp, name);
     return b;
 }
 
