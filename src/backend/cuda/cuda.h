@@ -61,6 +61,21 @@ static inline unsigned vg_cuda_blocks(int64_t n, int threads) {
     return (unsigned)(b > 65535 * 16 ? 65535 * 16 : b);
 }
 
+/* Sum of v over the thread block, combined by a fixed tree (deterministic);
+ * every thread gets the sum. sh holds blockDim.x doubles; blockDim.x is a
+ * power of two. For .cu files only. */
+static __device__ inline double vg_cuda_block_sum(double v, double *sh) {
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int w = (int)blockDim.x / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
+        __syncthreads();
+    }
+    double s = sh[0];
+    __syncthreads();
+    return s;
+}
+
 void vg_cuda_register_eltwise(vg_backend *be);  /* eltwise.cu: unary, binary */
 void vg_cuda_register_layout(vg_backend *be);   /* layout.cu: reduce, permute, block */
 void vg_cuda_register_gemm(vg_backend *be);     /* gemm.cu: cuBLAS gemm */

@@ -10,18 +10,6 @@
 
 #define THREADS 256
 
-static __device__ double block_sum_d(double v, double *sh) {
-    sh[threadIdx.x] = v;
-    __syncthreads();
-    for (int w = THREADS / 2; w > 0; w >>= 1) {
-        if ((int)threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
-        __syncthreads();
-    }
-    double s = sh[0];
-    __syncthreads();
-    return s;
-}
-
 __global__ void softmax_forward_kernel(float *out, const float *inp, int64_t cols) {
     __shared__ double sh[THREADS];
     __shared__ float shm[THREADS];
@@ -42,7 +30,7 @@ __global__ void softmax_forward_kernel(float *out, const float *inp, int64_t col
         y[j] = (float)e;
         s += e;
     }
-    double inv = 1.0 / block_sum_d(s, sh);
+    double inv = 1.0 / vg_cuda_block_sum(s, sh);
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) y[j] = (float)((double)y[j] * inv);
 }
 
@@ -52,7 +40,7 @@ __global__ void softmax_backward_kernel(float *dinp, const float *dout, const fl
     float *dx = dinp + blockIdx.x * cols;
     double dot = 0;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) dot += (double)dy[j] * (double)y[j];
-    dot = block_sum_d(dot, sh);
+    dot = vg_cuda_block_sum(dot, sh);
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) dx[j] += (float)((double)y[j] * ((double)dy[j] - dot));
 }
 

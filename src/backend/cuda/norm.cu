@@ -13,19 +13,6 @@
 
 #define THREADS 512
 
-/* Sum of v over the block (every thread gets it); uses sh[THREADS]. */
-static __device__ double block_sum(double v, double *sh) {
-    sh[threadIdx.x] = v;
-    __syncthreads();
-    for (int w = THREADS / 2; w > 0; w >>= 1) {
-        if ((int)threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
-        __syncthreads();
-    }
-    double s = sh[0];
-    __syncthreads();
-    return s;
-}
-
 /* ---- batch norm ------------------------------------------------------------ */
 
 /* Element e of channel c, e in [0, N S): x[(n C + c) S + i]. */
@@ -43,13 +30,13 @@ __global__ void batchnorm_forward_kernel(float *out, float *save_mean, float *sa
     if (training) {
         double s = 0;
         for (int64_t e = threadIdx.x; e < M; e += blockDim.x) s += (double)inp[bn_at(e, c, C, S)];
-        mean = M > 0 ? block_sum(s, sh) / (double)M : 0;
+        mean = M > 0 ? vg_cuda_block_sum(s, sh) / (double)M : 0;
         double q = 0;
         for (int64_t e = threadIdx.x; e < M; e += blockDim.x) {
             double dv = (double)inp[bn_at(e, c, C, S)] - mean;
             q += dv * dv;
         }
-        double m2 = block_sum(q, sh);
+        double m2 = vg_cuda_block_sum(q, sh);
         var = M > 0 ? m2 / (double)M : 0;
         if (running_mean && threadIdx.x == 0) {
             double unbiased = M > 1 ? m2 / (double)(M - 1) : 0;
@@ -98,8 +85,8 @@ __global__ void batchnorm_backward_kernel(float *dinp, float *dweight, float *db
             a += g;
             b += g * ((double)inp[at] - mean);
         }
-        sdy = block_sum(a, sh);
-        sdyx = block_sum(b, sh);
+        sdy = vg_cuda_block_sum(a, sh);
+        sdyx = vg_cuda_block_sum(b, sh);
     }
     if (threadIdx.x == 0) {
         if (dbias) dbias[c] += (float)sdy;
@@ -139,13 +126,13 @@ __global__ void rownorm_forward_kernel(float *out, float *save_mean, float *save
     float *y = out + r * cols;
     double s = 0;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) s += (double)x[j];
-    double mean = cols > 0 ? block_sum(s, sh) / (double)cols : 0;
+    double mean = cols > 0 ? vg_cuda_block_sum(s, sh) / (double)cols : 0;
     double q = 0;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
         double dv = (double)x[j] - mean;
         q += dv * dv;
     }
-    double m2 = block_sum(q, sh);
+    double m2 = vg_cuda_block_sum(q, sh);
     double invstd = 1.0 / sqrt((cols > 0 ? m2 / (double)cols : 0) + eps);
     if (threadIdx.x == 0) {
         if (save_mean) save_mean[r] = (float)mean;
@@ -193,7 +180,7 @@ __global__ void rownorm_dx_kernel(float *dinp, const float *dout, const float *i
         a += g;
         b += g * ((double)x[j] - mean);
     }
-    double sg = block_sum(a, sh), sgx = block_sum(b, sh);
+    double sg = vg_cuda_block_sum(a, sh), sgx = vg_cuda_block_sum(b, sh);
     if (!col_w) {
         sg *= row_w;
         sgx *= row_w;
@@ -241,8 +228,8 @@ __global__ void rownorm_channel_grads_kernel(float *dweight, float *dbias, const
             ab += g;
         }
     }
-    aw = block_sum(aw, sh);
-    ab = block_sum(ab, sh);
+    aw = vg_cuda_block_sum(aw, sh);
+    ab = vg_cuda_block_sum(ab, sh);
     if (threadIdx.x == 0) {
         if (dweight) dweight[c] += (float)aw;
         if (dbias) dbias[c] += (float)ab;
