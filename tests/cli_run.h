@@ -1,8 +1,8 @@
 /* cli_run.h — running the vidgan binary from a test, as a user would: the
  * binary of the same build as the test (<build>/tests/test_x ->
  * <build>/vidgan, so the sanitizer build checks the sanitized CLI), a
- * scratch folder, shell commands with their output captured, and a look
- * into that output. Header-only; include after test.h. */
+ * scratch folder, shell commands with their output captured, a look
+ * into that output, and a tensor-by-tensor comparison of two checkpoints. Header-only; include after test.h. */
 #ifndef VG_TEST_CLI_RUN_H
 #define VG_TEST_CLI_RUN_H
 
@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "io/safetensors.h"
 
 static char vidgan[512], tmp[256];
 
@@ -46,6 +48,26 @@ static inline int output_has(const char *needle) {
     fclose(f);
     buf[n] = '\0';
     return strstr(buf, needle) != NULL;
+}
+
+/* 1 if every tensor of a and b is byte-identical (metadata may differ). */
+static inline int same_tensors(const char *a, const char *b) {
+    vg_st_file *fa, *fb;
+    if (vg_st_open(&fa, a) != VG_OK) return 0;
+    if (vg_st_open(&fb, b) != VG_OK) {
+        vg_st_close(fa);
+        return 0;
+    }
+    int same = vg_st_count(fa) == vg_st_count(fb) && vg_st_count(fa) > 0;
+    for (int i = 0; same && i < vg_st_count(fa); i++) {
+        int j = vg_st_find(fb, vg_st_name(fa, i));
+        same = j >= 0 && vg_st_nbytes(fa, i) == vg_st_nbytes(fb, j) &&
+               memcmp(vg_st_data(fa, i), vg_st_data(fb, j), vg_st_nbytes(fa, i)) == 0;
+        if (!same) fprintf(stderr, "  tensor %s differs\n", vg_st_name(fa, i));
+    }
+    vg_st_close(fa);
+    vg_st_close(fb);
+    return same;
 }
 
 #endif

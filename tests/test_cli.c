@@ -49,26 +49,6 @@ static int count_lines(const char *path) {
     return n;
 }
 
-/* 1 if every tensor of a and b is byte-identical (metadata may differ). */
-static int same_tensors(const char *a, const char *b) {
-    vg_st_file *fa, *fb;
-    if (vg_st_open(&fa, a) != VG_OK) return 0;
-    if (vg_st_open(&fb, b) != VG_OK) {
-        vg_st_close(fa);
-        return 0;
-    }
-    int same = vg_st_count(fa) == vg_st_count(fb) && vg_st_count(fa) > 0;
-    for (int i = 0; same && i < vg_st_count(fa); i++) {
-        int j = vg_st_find(fb, vg_st_name(fa, i));
-        same = j >= 0 && vg_st_nbytes(fa, i) == vg_st_nbytes(fb, j) &&
-               memcmp(vg_st_data(fa, i), vg_st_data(fb, j), vg_st_nbytes(fa, i)) == 0;
-        if (!same) fprintf(stderr, "  tensor %s differs\n", vg_st_name(fa, i));
-    }
-    vg_st_close(fa);
-    vg_st_close(fb);
-    return same;
-}
-
 /* Starts a long training run, waits for it to log `steps` lines, sends sig. */
 static void check_signal(int sig, int want_rc) {
     char dir[300], log[400];

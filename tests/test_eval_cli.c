@@ -63,25 +63,6 @@ static int exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
-/* 1 if every tensor of a and b is byte-identical (metadata may differ). */
-static int same_tensors(const char *a, const char *b) {
-    vg_st_file *fa, *fb;
-    if (vg_st_open(&fa, a) != VG_OK) return 0;
-    if (vg_st_open(&fb, b) != VG_OK) {
-        vg_st_close(fa);
-        return 0;
-    }
-    int same = vg_st_count(fa) == vg_st_count(fb) && vg_st_count(fa) > 0;
-    for (int i = 0; same && i < vg_st_count(fa); i++) {
-        int j = vg_st_find(fb, vg_st_name(fa, i));
-        same = j >= 0 && vg_st_nbytes(fa, i) == vg_st_nbytes(fb, j) &&
-               memcmp(vg_st_data(fa, i), vg_st_data(fb, j), vg_st_nbytes(fa, i)) == 0;
-    }
-    vg_st_close(fa);
-    vg_st_close(fb);
-    return same;
-}
-
 /* Trains and saves a tiny evaluator on shapes clips of the given geometry;
  * its SHA-256 (as vidgan computes it) into hash. 1 on success. */
 static int make_evaluator(const char *path, int size, int frames, int steps, char hash[65]) {
