@@ -77,6 +77,12 @@ static vg_status write_json(const vg_dataset *ds, const vg_dataset_spec *spec, c
                           d->frames, "size", d->height, "stride", spec->stride ? spec->stride : 1, "channels",
                           d->channels, "seed", seed, "first", (json_int_t)first, "clips", (json_int_t)n, "class_names",
                           names, "labels", labs);
+    if (j) { /* how the clips were sampled: a cache freezes each clip's crop and flip */
+        json_object_set_new(j, "crop", json_string(vg_crop_name(spec->crop)));
+        json_object_set_new(j, "hflip", json_boolean(spec->hflip));
+        json_object_set_new(j, "fps", json_real(spec->fps));
+        json_object_set_new(j, "label_source", json_string(vg_labels_name(spec->labels)));
+    }
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text) return vg_fail(VG_ERR_NOMEM, "%s: cannot describe the cache as JSON (out of memory?)", path);

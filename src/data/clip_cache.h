@@ -10,7 +10,9 @@
  *   DIR/clips.json  {"format": "vidgan-clip-cache", "version": 1, "source",
  *                   "layout", "frames", "size", "stride", "channels",
  *                   "seed" (decimal string), "first", "clips" (N),
- *                   "class_names": [...], "labels": [N ints]}
+ *                   "class_names": [...], "labels": [N ints], "crop",
+ *                   "hflip", "fps", "label_source" ("folders" / "none"):
+ *                   the sampling; a random crop or flip is frozen per clip}
  * Both are written atomically (io/atomic_file.h), the .npy first: a folder
  * whose clips.json exists holds a complete cache.
  *

@@ -3,6 +3,7 @@
  * video_folder.c, npy_source.c) and batches filled in parallel. The sources own the recipes; this file owns the
  * contract: clips are pure functions of (seed, index), so a batch is the same
  * for any thread count and any clip can be regenerated. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,46 @@
 #define MAX_FRAMES 65536
 #define MAX_SIZE 8192
 
+const char *vg_crop_name(vg_crop c) { return c == VG_CROP_RANDOM ? "random" : "centre"; }
+
+int vg_crop_parse(const char *s, vg_crop *out) {
+    if (!s) return 0;
+    if (strcmp(s, "centre") == 0 || strcmp(s, "center") == 0) *out = VG_CROP_CENTRE;
+    else if (strcmp(s, "random") == 0) *out = VG_CROP_RANDOM;
+    else return 0;
+    return 1;
+}
+
+const char *vg_labels_name(vg_labels l) { return l == VG_LABELS_NONE ? "none" : "folders"; }
+
+int vg_labels_parse(const char *s, vg_labels *out) {
+    if (!s) return 0;
+    if (strcmp(s, "folders") == 0) *out = VG_LABELS_FOLDERS;
+    else if (strcmp(s, "none") == 0) *out = VG_LABELS_NONE;
+    else return 0;
+    return 1;
+}
+
+/* The sampling and augmentation fields on their own; which source may use
+ * them is checked once the source is known. */
+static vg_status check_sampling(const vg_dataset_spec *spec) {
+    if ((unsigned)spec->crop >= VG_CROP_COUNT)
+        return vg_fail(VG_ERR_INVALID, "%s: crop %d: expected VG_CROP_CENTRE or VG_CROP_RANDOM", spec->source, (int)spec->crop);
+    if ((unsigned)spec->labels >= VG_LABELS_COUNT)
+        return vg_fail(VG_ERR_INVALID, "%s: labels %d: expected VG_LABELS_FOLDERS or VG_LABELS_NONE", spec->source,
+                       (int)spec->labels);
+    if (spec->hflip != 0 && spec->hflip != 1)
+        return vg_fail(VG_ERR_INVALID, "%s: hflip %d: expected 0 or 1", spec->source, spec->hflip);
+    if (!(spec->fps >= 0 && spec->fps <= 1000))
+        return vg_fail(VG_ERR_INVALID, "%s: fps %g: expected 0 (off) or a frame rate in (0, 1000]", spec->source, spec->fps);
+    if (spec->fps > 0 && spec->stride > 1)
+        return vg_fail(VG_ERR_INVALID,
+                       "%s: fps %g (--clip-fps) and stride %d (--stride) both given: frames are taken at a rate or every "
+                       "stride-th, give one of them",
+                       spec->source, spec->fps, spec->stride);
+    return VG_OK;
+}
+
 vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     if (!out) return vg_fail(VG_ERR_INVALID, "vg_dataset_open: out is NULL");
     *out = NULL;
@@ -30,10 +71,21 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     if (spec.size < 1 || spec.size > MAX_SIZE)
         return vg_fail(VG_ERR_INVALID, "%s: size %d: expected at most %d", spec.source, spec.size, MAX_SIZE);
 
+    vg_status st = check_sampling(&spec);
+    if (st != VG_OK) return st;
+
     static const char *const sources[] = {"shapes", "mnist", "fashion"};
     int which = -1;
     for (int i = 0; i < 3; i++)
         if (strcmp(spec.source, sources[i]) == 0) which = i;
+    if (which >= 0 && (spec.crop != VG_CROP_CENTRE || spec.hflip))
+        return vg_fail(VG_ERR_INVALID,
+                       "%s: %s applies to real data sources (folders of videos or of frame folders, .npy arrays, clip "
+                       "caches); the generated sets are drawn at their size",
+                       spec.source, spec.hflip ? "hflip (--hflip)" : "random crop (--crop random)");
+    if (which >= 0 && spec.fps > 0)
+        return vg_fail(VG_ERR_INVALID, "%s: a frame rate (fps %g, --clip-fps) applies to video files; the generated sets have none",
+                       spec.source, spec.fps);
     /* a folder of videos: "folder" with path, or source naming a directory
      * (unless it is a prepared clip cache: its clips.npy is the source) */
     const char *folder = NULL;
@@ -56,16 +108,24 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
         return vg_fail(VG_ERR_INVALID,
                        "unknown data set \"%s\": expected shapes, mnist, fashion, a directory of videos (no such directory) or a .npy file",
                        spec.source);
+    if (npy && spec.fps > 0)
+        return vg_fail(VG_ERR_INVALID,
+                       "%s: a frame rate (fps %g, --clip-fps) applies to video files; a %s has no frame rate (sample at a "
+                       "rate when preparing it from the videos)",
+                       npy, spec.fps, cache ? "clip cache" : ".npy array");
 
     vg_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", spec.source);
     ds->seed = spec.seed;
+    ds->crop = spec.crop;
+    ds->hflip = spec.hflip;
+    ds->fps = spec.fps;
+    ds->labels = spec.labels;
     ds->desc.source = which >= 0 ? sources[which] : folder;
     ds->desc.frames = spec.frames;
     ds->desc.height = ds->desc.width = spec.size;
     ds->desc.infinite = 1;
     ds->desc.class_names = ds->names;
-    vg_status st;
     if (npy) {
         ds->kind = VG_DS_NPY;
         st = vg_npy_source_open(ds, &spec, npy);
@@ -78,6 +138,12 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     } else {
         ds->kind = VG_DS_DIGITS;
         st = vg_digits_open(ds, &spec, which == 2);
+    }
+    if (st == VG_OK && spec.labels == VG_LABELS_NONE) { /* one class for every source */
+        snprintf(ds->name_buf, sizeof ds->name_buf, "all");
+        ds->names[0] = ds->name_buf;
+        ds->desc.class_names = ds->names;
+        ds->desc.num_classes = 1;
     }
     int64_t numel;
     if (st == VG_OK && !vg_shape_numel(4, (int64_t[]){ds->desc.channels, ds->desc.frames, ds->desc.height, ds->desc.width}, &numel))
@@ -106,12 +172,25 @@ int64_t vg_dataset_clip_numel(const vg_dataset *ds) {
 }
 
 static vg_status clip_any(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
-    if (ds->kind == VG_DS_FOLDER) return vg_folder_clip(ds, index, out, label);
-    if (ds->kind == VG_DS_NPY) return vg_npy_source_clip(ds, index, out, label);
-    if (ds->kind == VG_DS_SHAPES) vg_shapes_clip(ds, index, out, label);
+    vg_status st = VG_OK;
+    if (ds->kind == VG_DS_FOLDER) st = vg_folder_clip(ds, index, out, label);
+    else if (ds->kind == VG_DS_NPY) st = vg_npy_source_clip(ds, index, out, label);
+    else if (ds->kind == VG_DS_SHAPES) vg_shapes_clip(ds, index, out, label);
     else vg_digits_clip(ds, index, out, label);
+    if (st == VG_OK && label && ds->labels == VG_LABELS_NONE) *label = 0;
+    return st;
+}
+
+vg_status vg_dataset_clip_sample(const vg_dataset *ds, int64_t index, vg_clip_sample *out) {
+    if (!ds || !out) return vg_fail(VG_ERR_INVALID, "vg_dataset_clip_sample: NULL argument");
+    if (index < 0) return vg_fail(VG_ERR_INVALID, "%s: clip index %lld < 0", ds->desc.source, (long long)index);
+    *out = (vg_clip_sample){.item = -1, .start = 0, .step = 1, .crop_x = -1, .crop_y = -1, .flip = 0};
+    if (ds->kind == VG_DS_FOLDER) vg_folder_sample(ds, index, out);
+    else if (ds->kind == VG_DS_NPY) vg_npy_source_sample(ds, index, out);
     return VG_OK;
 }
+
+int64_t vg_clip_sample_frame(const vg_clip_sample *s, int k) { return s->start + (int64_t)floor(k * s->step + 0.5); }
 
 vg_status vg_dataset_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
     if (!ds || !out) return vg_fail(VG_ERR_INVALID, "vg_dataset_clip: NULL argument");

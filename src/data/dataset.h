@@ -37,6 +37,11 @@ typedef struct vg_dataset vg_dataset;
  * or sum clipped to 1 (the SVG code base). */
 typedef enum vg_overlap { VG_OVERLAP_MAX = 0, VG_OVERLAP_SUM, VG_OVERLAP_COUNT } vg_overlap;
 
+/* Which S x S square of a real video's frames a clip keeps (dataset_spec.crop). */
+typedef enum vg_crop { VG_CROP_CENTRE = 0, VG_CROP_RANDOM, VG_CROP_COUNT } vg_crop;
+/* Where labels come from (dataset_spec.labels). */
+typedef enum vg_labels { VG_LABELS_FOLDERS = 0, VG_LABELS_NONE, VG_LABELS_COUNT } vg_labels;
+
 typedef struct vg_dataset_spec {
     const char *source; /* "shapes", "mnist" or "fashion" */
     int frames;         /* T; 0 = 16 */
@@ -62,7 +67,42 @@ typedef struct vg_dataset_spec {
        "NTHWC" (the same) or "TNHW" (4-D (T, N, H, W): Moving MNIST's
        mnist_test_seq.npy). NULL = "NTHW" */
     const char *npy_layout;
+    /* sampling and augmentation of real data: folders of videos or of frame
+       folders, .npy arrays and clip caches (the generated sets refuse
+       crop, hflip and fps). Each draw is a pure function of (seed, clip
+       index), from a stream of its own: turning one on changes no other
+       draw, and the zero values give the clips of earlier versions. */
+    vg_crop crop;       /* VG_CROP_CENTRE (default): the centre square.
+                           VG_CROP_RANDOM: torchvision Resize(S) +
+                           RandomCrop(S): the shorter side scaled to S,
+                           aspect kept, and an S x S window at a random
+                           offset along the longer side, the same for every
+                           frame of the clip (a square source: the whole
+                           frame). A .npy's frames, stretched to S x S by
+                           default, keep their aspect here. */
+    int hflip;          /* 1: clip i is mirrored left-right (every frame)
+                           with probability 1/2 */
+    double fps;         /* > 0: video files only. Clip frames are sampled at
+                           this rate from each video's own (decord /
+                           torchvision): frame k = start + round(k * r),
+                           r = video fps / fps (a target above the video's
+                           rate repeats frames); videos too short for T
+                           frames at that rate are skipped as too short,
+                           ones of unknown rate as unusable. 0 (default):
+                           off, frames every `stride`. Not with stride > 1;
+                           frame folders, arrays and caches have no rate and
+                           refuse it. */
+    vg_labels labels;   /* VG_LABELS_FOLDERS (default): as each source
+                           defines them (a folder's sub-folders, a cache's
+                           labels, the generated sets' own); VG_LABELS_NONE:
+                           one class named "all", every label 0 */
 } vg_dataset_spec;
+
+/* "centre" / "random", "folders" / "none"; parse returns 1 on success. */
+const char *vg_crop_name(vg_crop c);
+int vg_crop_parse(const char *s, vg_crop *out);
+const char *vg_labels_name(vg_labels l);
+int vg_labels_parse(const char *s, vg_labels *out);
 
 typedef struct vg_dataset_desc {
     const char *source;              /* "shapes", "mnist", "fashion", or a folder's path */
@@ -88,6 +128,25 @@ int64_t vg_dataset_clip_numel(const vg_dataset *ds);
  * can fail (a file changed or broke since the open): the message names the
  * file and the frame. */
 vg_status vg_dataset_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
+/* Where clip `index` comes from, as vg_dataset_clip draws it. */
+typedef struct vg_clip_sample {
+    int64_t item;      /* folder: the video's place in vg_video_folder_report's
+                          list; .npy / cache: the array's video; generated: -1 */
+    int64_t start;     /* first frame */
+    double step;       /* frame k = start + floor(k * step + 0.5)
+                          (vg_clip_sample_frame): the stride, or video fps /
+                          target fps */
+    int crop_x, crop_y;/* VG_CROP_RANDOM: top-left of the S x S window in the
+                          resized frame (io/frame_fit.h); -1, -1: the
+                          centre square (or a .npy's stretched frame) */
+    int flip;          /* 1: mirrored left-right */
+} vg_clip_sample;
+
+/* The sample of clip `index` (>= 0), without decoding anything. */
+vg_status vg_dataset_clip_sample(const vg_dataset *ds, int64_t index, vg_clip_sample *out);
+/* Source frame number of clip frame k. */
+int64_t vg_clip_sample_frame(const vg_clip_sample *s, int k);
+
 /* Clips first_index .. first_index + n - 1 into out (n, C, T, H, W) and
  * labels[n] (may be NULL), in parallel over clips with vg_get_threads()
  * OpenMP threads. Bit-identical for any thread count. On failure the

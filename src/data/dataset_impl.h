@@ -20,7 +20,12 @@ typedef struct vg_clip_rng {
     int used; /* words of buf consumed */
 } vg_clip_rng;
 
-enum { VG_RNG_TAG_SHAPES = 0x53484150u, VG_RNG_TAG_DIGITS = 0x44494749u, VG_RNG_TAG_FOLDER = 0x464f4c44u };
+enum {
+    VG_RNG_TAG_SHAPES = 0x53484150u,
+    VG_RNG_TAG_DIGITS = 0x44494749u,
+    VG_RNG_TAG_FOLDER = 0x464f4c44u,
+    VG_RNG_TAG_AUG = 0x41554721u /* crop offset and flip of real data */
+};
 
 static inline void vg_clip_rng_init(vg_clip_rng *r, uint64_t seed, int64_t index, uint32_t tag) {
     r->ctr[0] = 0;
@@ -51,6 +56,17 @@ static inline int64_t vg_clip_rng_below(vg_clip_rng *r, int64_t n) {
     return (int64_t)(((uint64_t)vg_clip_rng_u32(r) * (uint64_t)n) >> 32);
 }
 
+/* The augmentation draws of clip `index`, from a stream of their own so a
+ * source's other draws stay as they were: word 0 picks the crop offset in
+ * [0, range] (range = resized long side - S), word 1's top bit the flip.
+ * Both words are always drawn, so neither depends on the other's setting. */
+static inline void vg_clip_aug(uint64_t seed, int64_t index, int range, int *offset, int *flip) {
+    vg_clip_rng r;
+    vg_clip_rng_init(&r, seed, index, VG_RNG_TAG_AUG);
+    *offset = (int)vg_clip_rng_below(&r, (int64_t)(range > 0 ? range : 0) + 1);
+    *flip = (int)(vg_clip_rng_u32(&r) >> 31);
+}
+
 typedef struct vg_shapes vg_shapes;   /* shapes.c */
 typedef struct vg_digits vg_digits;   /* moving_mnist.c */
 typedef struct vg_video_folder vg_video_folder; /* video_folder.c */
@@ -62,6 +78,10 @@ struct vg_dataset {
     vg_dataset_desc desc;
     vg_dataset_kind kind;
     uint64_t seed;
+    vg_crop crop;             /* the spec's sampling and augmentation */
+    int hflip;
+    double fps;
+    vg_labels labels;
     const char *names[100];   /* class names, pointing into name_buf */
     char name_buf[100 * 48];
     vg_shapes *shapes;        /* kind == VG_DS_SHAPES */
@@ -84,11 +104,13 @@ void vg_digits_close(vg_dataset *ds);
 /* dir: the folder to scan. Clips can fail (files decoded on demand). */
 vg_status vg_folder_open(vg_dataset *ds, const vg_dataset_spec *spec, const char *dir);
 vg_status vg_folder_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
+void vg_folder_sample(const vg_dataset *ds, int64_t index, vg_clip_sample *out);
 void vg_folder_close(vg_dataset *ds);
 
 /* path: the .npy file (spec->source). Clips fail only on a bad index. */
 vg_status vg_npy_source_open(vg_dataset *ds, const vg_dataset_spec *spec, const char *path);
 vg_status vg_npy_source_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label);
+void vg_npy_source_sample(const vg_dataset *ds, int64_t index, vg_clip_sample *out);
 void vg_npy_source_close(vg_dataset *ds);
 
 #endif

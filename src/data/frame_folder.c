@@ -122,7 +122,7 @@ vg_status vg_frame_list_open(vg_frame_list **out, const char *dir) {
 }
 
 vg_status vg_frame_list_read_clip(const vg_frame_list *l, vg_image_decoder *d, int64_t start, int T, int stride, int size,
-                                  uint8_t *out) {
+                                  const vg_frame_fit *fit, uint8_t *out) {
     int64_t span, last;
     if (T < 1 || stride < 1 || start < 0 || size < 0 || !vg_mul_ok(T - 1, stride, &span) || !vg_add_ok(start, span, &last))
         return vg_fail(VG_ERR_INVALID, "%s: clip of %d frames from frame %lld with stride %d: expected T >= 1, stride >= 1, start >= 0",
@@ -135,7 +135,7 @@ vg_status vg_frame_list_read_clip(const vg_frame_list *l, vg_image_decoder *d, i
     for (int k = 0; k < T; k++) {
         const char *path = l->paths[start + (int64_t)k * stride];
         int w, h;
-        vg_status st = vg_image_read_file(d, path, size, out + (size_t)k * frame_bytes, frame_bytes, &w, &h);
+        vg_status st = vg_image_read_file_fit(d, path, size, fit, out + (size_t)k * frame_bytes, frame_bytes, &w, &h);
         if (st != VG_OK) return st;
         if (w != l->width || h != l->height)
             return vg_fail(VG_ERR_FORMAT, "%s: decoded as %dx%d pixels, but the folder's frames are %dx%d", path, w, h, l->width,

@@ -37,9 +37,9 @@ vg_status vg_frame_list_open(vg_frame_list **out, const char *dir);
 void vg_frame_list_free(vg_frame_list *l);
 
 /* Frames start, start + stride, ..., start + (T-1)*stride into out as RGB
- * (T, S, S, 3) for size S > 0 (shorter side to S, centre crop), or
- * (T, height, width, 3) for size 0. */
+ * (T, S, S, 3) for size S > 0 (the square cut as fit says, io/frame_fit.h;
+ * NULL: shorter side to S, centre crop), or (T, height, width, 3) for size 0. */
 vg_status vg_frame_list_read_clip(const vg_frame_list *l, vg_image_decoder *d, int64_t start, int T, int stride, int size,
-                                  uint8_t *out);
+                                  const vg_frame_fit *fit, uint8_t *out);
 
 #endif

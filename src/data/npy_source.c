@@ -12,6 +12,10 @@
  * nearest when growing (so integer factors are exact box filters). Output
  * channels: the file's by default; 3 from a 1-channel file replicates the
  * grey, 1 from a 3-channel file is luma (0.299 R + 0.587 G + 0.114 B).
+ * crop random: the frame is resized keeping its aspect (shorter side S,
+ * longer floor(S * long / short), the same cells) and clip i keeps the
+ * S x S window at its drawn offset along the longer side (a square array:
+ * the whole frame). hflip mirrors clip i's columns when its draw says so.
  * The file is memory-mapped and read-only: clips from any number of threads.
  * A 5-D X.npy with a clip cache's X.json beside it (clip_cache.h) takes its
  * labels and class names from there. */
@@ -23,6 +27,7 @@
 #include "core/status.h"
 #include "data/clip_cache.h"
 #include "data/dataset_impl.h"
+#include "io/frame_fit.h"
 #include "io/npy.h"
 
 struct vg_npy_source {
@@ -31,7 +36,8 @@ struct vg_npy_source {
     int tnhw;          /* 1: (T, N, H, W) */
     int64_t N, Tf, H, W;
     int Cf, C, T, S;   /* file / output channels, clip frames, output size */
-    int64_t *x0, *x1, *y0, *y1; /* source ranges [a, b) per output column / row */
+    int RW, RH;        /* resized frame: S x S, or with crop random the aspect-kept size */
+    int64_t *x0, *x1, *y0, *y1; /* source ranges [a, b) per resized column (RW) / row (RH) */
     int64_t *labels;   /* (N) from a clip cache's clips.json, or NULL: class 0 */
     char **class_names;
     int num_classes;
@@ -86,15 +92,20 @@ vg_status vg_npy_source_open(vg_dataset *ds, const vg_dataset_spec *spec, const 
         return vg_fail(VG_ERR_INVALID, "%s: clips of %d frames, but the videos have only %lld", path, P->T, (long long)P->Tf);
     P->C = spec->channels ? spec->channels : P->Cf;
     if (P->C != 1 && P->C != 3) return vg_fail(VG_ERR_INVALID, "%s: channels %d: expected 1 or 3", path, spec->channels);
-    P->x0 = malloc((size_t)P->S * sizeof *P->x0);
-    P->x1 = malloc((size_t)P->S * sizeof *P->x1);
-    P->y0 = malloc((size_t)P->S * sizeof *P->y0);
-    P->y1 = malloc((size_t)P->S * sizeof *P->y1);
+    P->RW = P->RH = P->S;
+    if (spec->crop == VG_CROP_RANDOM)
+        vg_fit_resized(P->W > INT32_MAX ? INT32_MAX : (int)P->W, P->H > INT32_MAX ? INT32_MAX : (int)P->H, P->S, &P->RW,
+                       &P->RH);
+    if (spec->crop == VG_CROP_RANDOM && (int64_t)P->RW * P->RH > ((int64_t)1 << 26))
+        return vg_fail(VG_ERR_INVALID, "%s: frames of %lldx%lld resized to a shorter side of %d are %dx%d: too elongated for "
+                       "a random crop", path, (long long)P->W, (long long)P->H, P->S, P->RW, P->RH);
+    P->x0 = malloc((size_t)P->RW * sizeof *P->x0);
+    P->x1 = malloc((size_t)P->RW * sizeof *P->x1);
+    P->y0 = malloc((size_t)P->RH * sizeof *P->y0);
+    P->y1 = malloc((size_t)P->RH * sizeof *P->y1);
     if (!P->x0 || !P->x1 || !P->y0 || !P->y1) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", path);
-    for (int o = 0; o < P->S; o++) {
-        cell_range(P->W, P->S, o, &P->x0[o], &P->x1[o]);
-        cell_range(P->H, P->S, o, &P->y0[o], &P->y1[o]);
-    }
+    for (int o = 0; o < P->RW; o++) cell_range(P->W, P->RW, o, &P->x0[o], &P->x1[o]);
+    for (int o = 0; o < P->RH; o++) cell_range(P->H, P->RH, o, &P->y0[o], &P->y1[o]);
     int64_t frame;
     if (!vg_shape_numel(3, (int64_t[]){P->H, P->W, P->Cf}, &frame) || frame > ((int64_t)1 << 40))
         return vg_fail(VG_ERR_NOMEM, "%s: frames too large", path);
@@ -129,9 +140,25 @@ void vg_npy_source_close(vg_dataset *ds) {
     ds->npy = NULL;
 }
 
+void vg_npy_source_sample(const vg_dataset *ds, int64_t index, vg_clip_sample *out) {
+    const vg_npy_source *P = ds->npy;
+    out->item = index % P->N;
+    int offset, flip;
+    vg_clip_aug(ds->seed, index, (P->RW > P->RH ? P->RW : P->RH) - P->S, &offset, &flip);
+    out->crop_x = out->crop_y = -1;
+    if (ds->crop == VG_CROP_RANDOM) {
+        out->crop_x = P->RW > P->RH ? offset : 0;
+        out->crop_y = P->RW > P->RH ? 0 : offset;
+    }
+    out->flip = ds->hflip ? flip : 0;
+}
+
 vg_status vg_npy_source_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
     const vg_npy_source *P = ds->npy;
-    const int64_t n = index % P->N;
+    vg_clip_sample cs = {0};
+    vg_npy_source_sample(ds, index, &cs);
+    const int64_t n = cs.item;
+    const int ox = cs.crop_x > 0 ? cs.crop_x : 0, oy = cs.crop_y > 0 ? cs.crop_y : 0;
     const int64_t plane_in = P->H * P->W * P->Cf;
     const size_t plane = (size_t)P->S * P->S;
     const float scale = vg_npy_dtype_of(P->f) == VG_NPY_U8 ? 1.0f / 255.0f : 1.0f;
@@ -146,13 +173,14 @@ vg_status vg_npy_source_clip(const vg_dataset *ds, int64_t index, float *out, in
         }
         for (int y = 0; y < P->S; y++)
             for (int x = 0; x < P->S; x++) {
+                const int ry = oy + y, rx = ox + (cs.flip ? P->S - 1 - x : x); /* cell of the resized frame */
                 double acc[3] = {0, 0, 0};
-                for (int64_t sy = P->y0[y]; sy < P->y1[y]; sy++)
-                    for (int64_t sx = P->x0[x]; sx < P->x1[x]; sx++) {
+                for (int64_t sy = P->y0[ry]; sy < P->y1[ry]; sy++)
+                    for (int64_t sx = P->x0[rx]; sx < P->x1[rx]; sx++) {
                         const float *px = buf + (sy * P->W + sx) * P->Cf;
                         for (int c = 0; c < P->Cf; c++) acc[c] += px[c];
                     }
-                const double inv = 1.0 / (double)((P->y1[y] - P->y0[y]) * (P->x1[x] - P->x0[x]));
+                const double inv = 1.0 / (double)((P->y1[ry] - P->y0[ry]) * (P->x1[rx] - P->x0[rx]));
                 float v[3];
                 for (int c = 0; c < P->Cf; c++) {
                     float u = (float)(acc[c] * inv) * scale; /* in [0, 1] */

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,9 @@ struct vg_video_folder {
     char *root;
     int frame_folders;       /* 1: videos are folders of frames */
     int T, stride, size, C;
-    int64_t span;
+    double fps;              /* > 0: clip frames at this rate (spec.fps) */
+    vg_labels labels;
+    int64_t span;            /* frames a clip covers with the stride (fps off) */
     vg_folder_video *videos; /* (n) */
     vg_video_index **index;  /* (n) video files */
     vg_frame_list **flist;   /* (n) frame folders */
@@ -123,8 +126,10 @@ static vg_status scan_dir(found *f, found *frames, const char *dir, int depth) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* The first-level sub-folder of path below root, or ROOT_CLASS; malloc'd. */
-static char *class_of(const char *root, const char *path) {
+/* The first-level sub-folder of path below root, or ROOT_CLASS; with labels
+ * none the one class "all". malloc'd. */
+static char *class_of(const char *root, const char *path, vg_labels labels) {
+    if (labels == VG_LABELS_NONE) return strdup("all");
     size_t rl = strlen(root);
     const char *rel = path + rl;
     while (*rel == '/') rel++;
@@ -190,6 +195,14 @@ static vg_status folder_build(vg_video_folder *F, const vg_dataset_spec *spec) {
         frames = t;
         F->frame_folders = 1;
     }
+    if (F->frame_folders && F->fps > 0) {
+        qsort(f.path, (size_t)f.n, sizeof *f.path, cmp_str);
+        st = vg_fail(VG_ERR_INVALID,
+                     "%s: holds frame folders (%s, ...), which have no frame rate: a clip frame rate (fps %g, --clip-fps) "
+                     "needs video files; take every N-th frame with stride (--stride) instead",
+                     F->root, f.path[0], F->fps);
+        goto done;
+    }
     if (f.n == 0) {
         st = vg_fail(VG_ERR_INVALID,
                      "%s: no video files (looked recursively for .mp4 .m4v .mov .mkv .webm .avi .gif .mpg .mpeg) and no "
@@ -214,7 +227,7 @@ static vg_status folder_build(vg_video_folder *F, const vg_dataset_spec *spec) {
     }
     char **names = calloc((size_t)f.n, sizeof *names);
     for (int i = 0; names && i < f.n; i++)
-        if (!(names[i] = class_of(F->root, f.path[i]))) {
+        if (!(names[i] = class_of(F->root, f.path[i], F->labels))) {
             for (int j = 0; j < i; j++) free(names[j]);
             free(names);
             names = NULL;
@@ -270,10 +283,36 @@ static vg_status folder_build(vg_video_folder *F, const vg_dataset_spec *spec) {
             F->report.num_bad++;
             continue;
         }
-        if (res[i].desc.frames < F->span) {
-            char why[160];
-            snprintf(why, sizeof why, "%lld frames, a clip of %d frames with stride %d needs %lld",
-                     (long long)res[i].desc.frames, F->T, F->stride, (long long)F->span);
+        /* frames a clip covers here: the stride's span, or at the target rate
+         * round((T - 1) * r) + 1 with r = the video's fps / target fps */
+        double step = F->stride;
+        int64_t span = F->span;
+        if (F->fps > 0) {
+            const double vfps = res[i].desc.fps;
+            if (!(vfps > 0) || !isfinite(vfps)) {
+                char why[200];
+                snprintf(why, sizeof why, "frame rate unknown: cannot sample clips at %g fps (--clip-fps)", F->fps);
+                if (!spec->skip_bad) {
+                    st = vg_fail(VG_ERR_INVALID, "%s: %s (skip such files with skip_bad / --skip-bad, or take every "
+                                 "N-th frame with stride instead)", f.path[i], why);
+                    break;
+                }
+                st = add_skip(F, f.path[i], why, 0);
+                F->report.num_bad++;
+                continue;
+            }
+            step = vfps / F->fps;
+            const double frames_needed = floor((F->T - 1) * step + 0.5) + 1;
+            span = frames_needed < 1e15 ? (int64_t)frames_needed : (int64_t)1e15; /* absurd rates: too short */
+        }
+        if (res[i].desc.frames < span) {
+            char why[200];
+            if (F->fps > 0)
+                snprintf(why, sizeof why, "%lld frames at %.4g fps, a clip of %d frames at %g fps needs %lld",
+                         (long long)res[i].desc.frames, res[i].desc.fps, F->T, F->fps, (long long)span);
+            else
+                snprintf(why, sizeof why, "%lld frames, a clip of %d frames with stride %d needs %lld",
+                         (long long)res[i].desc.frames, F->T, F->stride, (long long)span);
             st = add_skip(F, f.path[i], why, 1);
             F->report.num_short++;
             continue;
@@ -292,20 +331,22 @@ static vg_status folder_build(vg_video_folder *F, const vg_dataset_spec *spec) {
         v->width = res[i].desc.width;
         v->height = res[i].desc.height;
         v->fps = res[i].desc.fps;
+        v->span = span;
+        v->step = step;
         F->index[F->n] = res[i].index;
         F->flist[F->n] = res[i].flist;
         res[i].index = NULL;
         res[i].flist = NULL;
-        F->cum[F->n + 1] = F->cum[F->n] + (v->frames - F->span + 1);
+        F->cum[F->n + 1] = F->cum[F->n] + (v->frames - span + 1);
         F->report.total_frames += v->frames;
         F->n++;
     }
     free(label);
     if (st == VG_OK && F->n == 0) {
         const vg_folder_skip *s = F->num_skipped ? &F->skipped[0] : NULL;
-        st = vg_fail(VG_ERR_INVALID, "%s: none of the %d %s is usable (%d unreadable, %d shorter than %lld frames); first: %s: %s",
-                     F->root, f.n, F->frame_folders ? "frame folders" : "video files", F->report.num_bad, F->report.num_short, (long long)F->span, s ? s->path : "?",
-                     s ? s->reason : "?");
+        st = vg_fail(VG_ERR_INVALID, "%s: none of the %d %s is usable (%d unreadable, %d shorter than a clip); first: %s: %s",
+                     F->root, f.n, F->frame_folders ? "frame folders" : "video files", F->report.num_bad,
+                     F->report.num_short, s ? s->path : "?", s ? s->reason : "?");
     }
 done:
     for (int i = 0; res && i < f.n; i++) {
@@ -333,6 +374,8 @@ vg_status vg_folder_open(vg_dataset *ds, const vg_dataset_spec *spec, const char
     F->T = spec->frames;
     F->size = spec->size;
     F->stride = spec->stride ? spec->stride : 1;
+    F->fps = spec->fps;
+    F->labels = spec->labels;
     F->C = spec->channels ? spec->channels : 3;
     if (F->C != 1 && F->C != 3) return vg_fail(VG_ERR_INVALID, "%s: channels %d: expected 1 or 3", dir, spec->channels);
     if (F->stride < 1 || F->stride > 10000)
@@ -342,7 +385,7 @@ vg_status vg_folder_open(vg_dataset *ds, const vg_dataset_spec *spec, const char
     if (st != VG_OK) return st;
     int64_t epoch = 0;
     for (int i = 0; i < F->n; i++) {
-        int64_t k = F->videos[i].frames / F->span;
+        int64_t k = F->videos[i].frames / F->videos[i].span;
         epoch += k > 0 ? k : 1;
     }
     ds->desc.channels = F->C;
@@ -355,7 +398,7 @@ vg_status vg_folder_open(vg_dataset *ds, const vg_dataset_spec *spec, const char
     r->frame_folders = F->frame_folders;
     r->num_videos = F->n;
     r->videos = F->videos;
-    r->clip_span = F->span;
+    r->clip_span = F->fps > 0 ? 0 : F->span;
     r->num_skipped = F->num_skipped;
     r->skipped = F->skipped;
     return VG_OK;
@@ -429,8 +472,8 @@ static void pool_give(vg_video_folder *F, int i, vg_video *v) {
     vg_video_close(evict);
 }
 
-vg_status vg_folder_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
-    vg_video_folder *F = ds->folder;
+void vg_folder_sample(const vg_dataset *ds, int64_t index, vg_clip_sample *out) {
+    const vg_video_folder *F = ds->folder;
     vg_clip_rng r;
     vg_clip_rng_init(&r, ds->seed, index, VG_RNG_TAG_FOLDER);
     uint64_t hi = vg_clip_rng_u32(&r), lo = vg_clip_rng_u32(&r);
@@ -441,12 +484,38 @@ vg_status vg_folder_clip(const vg_dataset *ds, int64_t index, float *out, int64_
         if (F->cum[mid] <= u) a = mid;
         else b = mid - 1;
     }
-    const int vi = a;
-    const int64_t start = u - F->cum[vi];
+    const vg_folder_video *v = &F->videos[a];
+    out->item = a;
+    out->start = u - F->cum[a];
+    out->step = v->step;
+    int rw, rh, offset, flip;
+    vg_fit_resized(v->width, v->height, F->size, &rw, &rh);
+    vg_clip_aug(ds->seed, index, (rw > rh ? rw : rh) - F->size, &offset, &flip);
+    out->crop_x = out->crop_y = -1;
+    if (ds->crop == VG_CROP_RANDOM) {
+        out->crop_x = rw > rh ? offset : 0;
+        out->crop_y = rw > rh ? 0 : offset;
+    }
+    out->flip = ds->hflip ? flip : 0;
+}
+
+vg_status vg_folder_clip(const vg_dataset *ds, int64_t index, float *out, int64_t *label) {
+    vg_video_folder *F = ds->folder;
+    vg_clip_sample cs;
+    vg_folder_sample(ds, index, &cs);
+    const int vi = (int)cs.item;
+    const int64_t start = cs.start;
+    const vg_frame_fit fit = {cs.crop_x >= 0 ? VG_FIT_WINDOW : VG_FIT_CENTRE, cs.crop_x, cs.crop_y};
     const int T = F->T, S = F->size;
     const size_t plane = (size_t)S * S;
     uint8_t *rgb = malloc((size_t)T * plane * 3);
-    if (!rgb) return vg_fail(VG_ERR_NOMEM, "%s: out of memory for a clip", F->videos[vi].path);
+    int64_t *frames = malloc((size_t)T * sizeof *frames);
+    if (!rgb || !frames) {
+        free(rgb);
+        free(frames);
+        return vg_fail(VG_ERR_NOMEM, "%s: out of memory for a clip", F->videos[vi].path);
+    }
+    for (int k = 0; k < T; k++) frames[k] = vg_clip_sample_frame(&cs, k);
     vg_status st;
     if (F->frame_folders) {
         vg_image_decoder *d = NULL;
@@ -454,7 +523,7 @@ vg_status vg_folder_clip(const vg_dataset *ds, int64_t index, float *out, int64_
         if (F->ipool_n > 0) d = F->ipool[--F->ipool_n];
         pthread_mutex_unlock(&F->lock);
         st = d ? VG_OK : vg_image_decoder_new(&d);
-        if (st == VG_OK) st = vg_frame_list_read_clip(F->flist[vi], d, start, T, F->stride, S, rgb);
+        if (st == VG_OK) st = vg_frame_list_read_clip(F->flist[vi], d, start, T, F->stride, S, &fit, rgb);
         pthread_mutex_lock(&F->lock);
         if (d && F->ipool_n < POOL_SIZE) F->ipool[F->ipool_n++] = d, d = NULL;
         pthread_mutex_unlock(&F->lock);
@@ -462,26 +531,27 @@ vg_status vg_folder_clip(const vg_dataset *ds, int64_t index, float *out, int64_
     } else {
         vg_video *v;
         st = pool_take(F, vi, &v);
-        if (st == VG_OK) st = vg_video_read_clip(v, start, T, F->stride, S, rgb);
+        if (st == VG_OK) st = vg_video_read_frames(v, frames, T, S, &fit, rgb);
         if (st == VG_OK) pool_give(F, vi, v);
         else vg_video_close(v);
     }
     if (st == VG_OK) {
-        /* (T, S, S, 3) uint8 -> (C, T, S, S) in [-1, 1] */
-        for (int t = 0; t < T; t++) {
-            const uint8_t *src = rgb + (size_t)t * plane * 3;
-            for (size_t p = 0; p < plane; p++) {
-                const uint8_t *px = src + 3 * p;
-                if (F->C == 3) {
-                    for (int c = 0; c < 3; c++) out[((size_t)c * T + t) * plane + p] = px[c] / 127.5f - 1.0f;
-                } else {
-                    float y = 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
-                    out[(size_t)t * plane + p] = y / 127.5f - 1.0f;
+        /* (T, S, S, 3) uint8 -> (C, T, S, S) in [-1, 1], mirrored when flipped */
+        for (int t = 0; t < T; t++)
+            for (int y = 0; y < S; y++)
+                for (int x = 0; x < S; x++) {
+                    const size_t p = (size_t)y * S + x;
+                    const uint8_t *px = rgb + ((size_t)t * plane + (size_t)y * S + (cs.flip ? S - 1 - x : x)) * 3;
+                    if (F->C == 3) {
+                        for (int c = 0; c < 3; c++) out[((size_t)c * T + t) * plane + p] = px[c] / 127.5f - 1.0f;
+                    } else {
+                        float l = 0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2];
+                        out[(size_t)t * plane + p] = l / 127.5f - 1.0f;
+                    }
                 }
-            }
-        }
         if (label) *label = F->videos[vi].label;
     }
     free(rgb);
+    free(frames);
     return st;
 }

@@ -185,8 +185,8 @@ static vg_status open_codec(vg_image_decoder *d, vg_image_kind k, const char *na
 }
 
 /* d->buf[0, n) -> out. */
-static vg_status decode_buffer(vg_image_decoder *d, size_t n, const char *name, int size, uint8_t *out, size_t cap,
-                               int *width, int *height) {
+static vg_status decode_buffer(vg_image_decoder *d, size_t n, const char *name, int size, const vg_frame_fit *fit,
+                               uint8_t *out, size_t cap, int *width, int *height) {
     vg_image_header h;
     vg_status st = vg_image_check_memory(d->buf, n, name, &h);
     if (st != VG_OK) return st;
@@ -222,7 +222,8 @@ static vg_status decode_buffer(vg_image_decoder *d, size_t n, const char *name, 
         av_frame_unref(d->frame);
         return vg_fail(VG_ERR_INVALID, "%s: a %dx%d RGB image does not fit the %zu-byte buffer", name, OW, OH, cap);
     }
-    st = vg_rgb_convert(&d->conv, d->frame, out, OH, OW, size > 0, name);
+    static const vg_frame_fit centre = {VG_FIT_CENTRE, 0, 0};
+    st = vg_rgb_convert(&d->conv, d->frame, out, OH, OW, size > 0 ? (fit ? fit : &centre) : NULL, name);
     av_frame_unref(d->frame);
     return st;
 }
@@ -235,11 +236,16 @@ vg_status vg_image_decode(vg_image_decoder *d, const uint8_t *bytes, size_t n, c
     vg_status st = reserve(d, n, name);
     if (st != VG_OK) return st;
     if (n) memcpy(d->buf, bytes, n);
-    return decode_buffer(d, n, name, size, out, cap, width, height);
+    return decode_buffer(d, n, name, size, NULL, out, cap, width, height);
 }
 
 vg_status vg_image_read_file(vg_image_decoder *d, const char *path, int size, uint8_t *out, size_t cap, int *width,
                              int *height) {
+    return vg_image_read_file_fit(d, path, size, NULL, out, cap, width, height);
+}
+
+vg_status vg_image_read_file_fit(vg_image_decoder *d, const char *path, int size, const vg_frame_fit *fit, uint8_t *out,
+                                 size_t cap, int *width, int *height) {
     if (!d || !out || !path) return vg_fail(VG_ERR_INVALID, "vg_image_read_file: NULL argument");
     if (size < 0 || size > 16384) return vg_fail(VG_ERR_INVALID, "%s: size %d: expected 0..16384", path, size);
     FILE *f;
@@ -250,5 +256,5 @@ vg_status vg_image_read_file(vg_image_decoder *d, const char *path, int size, ui
         st = vg_fail(VG_ERR_IO, "%s: read error (%s)", path, ferror(f) ? strerror(errno) : "file shrank while reading");
     if (f) fclose(f);
     if (st != VG_OK) return st;
-    return decode_buffer(d, total, path, size, out, cap, width, height);
+    return decode_buffer(d, total, path, size, fit, out, cap, width, height);
 }

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/frame_fit.h"
 #include "vidgan.h"
 
 typedef enum vg_image_kind { VG_IMAGE_PNG = 0, VG_IMAGE_JPEG, VG_IMAGE_KIND_COUNT } vg_image_kind;
@@ -54,5 +55,9 @@ vg_status vg_image_decode(vg_image_decoder *d, const uint8_t *bytes, size_t n, c
 /* The same, reading the file whole first. */
 vg_status vg_image_read_file(vg_image_decoder *d, const char *path, int size, uint8_t *out, size_t cap, int *width,
                              int *height);
+/* vg_image_read_file with the S x S square cut as fit says (io/frame_fit.h;
+ * NULL: the centre crop); fit is ignored for size 0. */
+vg_status vg_image_read_file_fit(vg_image_decoder *d, const char *path, int size, const vg_frame_fit *fit, uint8_t *out,
+                                 size_t cap, int *width, int *height);
 
 #endif

@@ -1,5 +1,6 @@
 /* rgb_convert.c — crop + scale + colour conversion of decoded frames to RGB
- * with libswscale (rgb_convert.h). */
+ * with libswscale (rgb_convert.h); the window of VG_FIT_WINDOW is cut from
+ * the scaled picture in the scratch buffer. */
 #include "io/rgb_convert.h"
 
 #include <libavutil/mem.h>
@@ -17,31 +18,38 @@ static int is_full_range(enum AVPixelFormat f, enum AVColorRange r) {
            f == AV_PIX_FMT_YUVJ440P || f == AV_PIX_FMT_YUVJ411P;
 }
 
-vg_status vg_rgb_convert(vg_rgb_converter *c, AVFrame *f, uint8_t *out, int OH, int OW, int crop, const char *what) {
+vg_status vg_rgb_convert(vg_rgb_converter *c, AVFrame *f, uint8_t *out, int OH, int OW, const vg_frame_fit *fit,
+                         const char *what) {
     const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(f->format);
     if (!pd || f->width <= 0 || f->height <= 0) return vg_fail(VG_ERR_FORMAT, "%s: decoded frame has no pixel format", what);
-    if (crop) {
+    /* the picture swscale makes (SH, SW) and the part of it kept (OH, OW) at (x0, y0) */
+    int SH = OH, SW = OW, x0 = 0, y0 = 0;
+    if (fit && fit->mode == VG_FIT_WINDOW) {
+        vg_fit_resized(f->width, f->height, OW, &SW, &SH);
+        x0 = fit->x < 0 ? 0 : fit->x > SW - OW ? SW - OW : fit->x;
+        y0 = fit->y < 0 ? 0 : fit->y > SH - OH ? SH - OH : fit->y;
+    } else if (fit) {
         int m = f->width < f->height ? f->width : f->height;
-        int x0 = (f->width - m) / 2, y0 = (f->height - m) / 2;
-        x0 &= ~((1 << pd->log2_chroma_w) - 1);
-        y0 &= ~((1 << pd->log2_chroma_h) - 1);
-        f->crop_left = (size_t)x0;
-        f->crop_right = (size_t)(f->width - x0 - m);
-        f->crop_top = (size_t)y0;
-        f->crop_bottom = (size_t)(f->height - y0 - m);
+        int cx = (f->width - m) / 2, cy = (f->height - m) / 2;
+        cx &= ~((1 << pd->log2_chroma_w) - 1);
+        cy &= ~((1 << pd->log2_chroma_h) - 1);
+        f->crop_left = (size_t)cx;
+        f->crop_right = (size_t)(f->width - cx - m);
+        f->crop_top = (size_t)cy;
+        f->crop_bottom = (size_t)(f->height - cy - m);
         if (av_frame_apply_cropping(f, AV_FRAME_CROP_UNALIGNED) < 0)
             return vg_fail(VG_ERR_FORMAT, "%s: cannot crop a %s frame", what, pd->name);
     }
-    int shrink = f->width > OW || f->height > OH;
+    int shrink = f->width > SW || f->height > SH;
     /* swscale's standard chroma handling, as ffmpeg and players use it: full
      * chroma interpolation differed from ffmpeg's decode of testsrc2 by 7.5/255
      * mean, this by < 3 (tests/test_video_io.c) */
     int flags = shrink ? SWS_AREA : SWS_BILINEAR;
     struct SwsContext *s =
-        sws_getCachedContext(c->sws, f->width, f->height, f->format, OW, OH, AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
+        sws_getCachedContext(c->sws, f->width, f->height, f->format, SW, SH, AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
     if (!s)
         return vg_fail(VG_ERR_UNSUPPORTED, "%s: cannot convert %s %dx%d to RGB %dx%d (sws_getCachedContext)", what, pd->name,
-                       f->width, f->height, OW, OH);
+                       f->width, f->height, SW, SH);
     int range = is_full_range(f->format, f->color_range);
     if (s != c->sws || c->cs != (int)f->colorspace || c->range != range) {
         if (!(pd->flags & AV_PIX_FMT_FLAG_RGB) && pd->nb_components >= 3) {
@@ -52,8 +60,8 @@ vg_status vg_rgb_convert(vg_rgb_converter *c, AVFrame *f, uint8_t *out, int OH, 
         c->range = range;
     }
     c->sws = s;
-    const int ls = scratch_stride(OW);
-    const size_t need = (size_t)ls * (OH + 1);
+    const int ls = scratch_stride(SW);
+    const size_t need = (size_t)ls * (SH + 1);
     if (need > c->rgb_bytes) {
         av_free(c->rgb);
         c->rgb_bytes = 0;
@@ -63,8 +71,9 @@ vg_status vg_rgb_convert(vg_rgb_converter *c, AVFrame *f, uint8_t *out, int OH, 
     uint8_t *dst[4] = {c->rgb, NULL, NULL, NULL};
     int dst_stride[4] = {ls, 0, 0, 0};
     int h = sws_scale(s, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dst_stride);
-    if (h != OH) return vg_fail(VG_ERR_FORMAT, "%s: sws_scale failed", what);
-    for (int y = 0; y < OH; y++) memcpy(out + (size_t)y * OW * 3, c->rgb + (size_t)y * ls, (size_t)OW * 3);
+    if (h != SH) return vg_fail(VG_ERR_FORMAT, "%s: sws_scale failed", what);
+    for (int y = 0; y < OH; y++)
+        memcpy(out + (size_t)y * OW * 3, c->rgb + (size_t)(y0 + y) * ls + (size_t)x0 * 3, (size_t)OW * 3);
     return VG_OK;
 }
 

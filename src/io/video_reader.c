@@ -314,11 +314,11 @@ static int64_t frame_number(const vg_video *v) {
     return v->pos_valid ? v->next : -1;
 }
 
-/* v->frame -> out (OH, OW, 3): centre crop to the output's aspect, scale. */
-static vg_status convert(vg_video *v, int64_t number, uint8_t *out, int OH, int OW, int crop) {
+/* v->frame -> out (OH, OW, 3): fitted as fit says (NULL: native size). */
+static vg_status convert(vg_video *v, int64_t number, uint8_t *out, int OH, int OW, const vg_frame_fit *fit) {
     char what[4200];
     snprintf(what, sizeof what, "%s: frame %lld", v->path, (long long)number);
-    return vg_rgb_convert(&v->conv, v->frame, out, OH, OW, crop, what);
+    return vg_rgb_convert(&v->conv, v->frame, out, OH, OW, fit, what);
 }
 
 /* Puts decoding before frame `target`: forward from where it is when close,
@@ -335,23 +335,28 @@ static vg_status position(vg_video *v, int64_t target) {
     return VG_OK;
 }
 
-vg_status vg_video_read_clip(vg_video *v, int64_t start, int T, int stride, int size, uint8_t *out) {
-    if (!v || !out) return vg_fail(VG_ERR_INVALID, "vg_video_read_clip: NULL argument");
-    int64_t span, last;
-    if (T < 1 || stride < 1 || start < 0 || !vg_mul_ok(T - 1, stride, &span) || !vg_add_ok(start, span, &last))
-        return vg_fail(VG_ERR_INVALID, "%s: clip of %d frames from frame %lld with stride %d: expected T >= 1, stride >= 1, start >= 0",
-                       v->path, T, (long long)start, stride);
-    if (last >= v->idx->n)
-        return vg_fail(VG_ERR_INVALID, "%s: clip of %d frames from frame %lld with stride %d needs frame %lld, but the video has %lld frames",
-                       v->path, T, (long long)start, stride, (long long)last, (long long)v->idx->n);
+/* Frame k of a clip: list[k], or start + k * stride without a list. */
+static int64_t wanted(int64_t start, int stride, const int64_t *list, int k) {
+    return list ? list[k] : start + (int64_t)k * stride;
+}
+
+/* The decode loop of vg_video_read_clip and vg_video_read_frames: frames
+ * wanted(k) for k < T, non-decreasing and already checked against the
+ * frame count; a frame wanted twice in a row is decoded once and copied. */
+static vg_status read_frames(vg_video *v, int64_t start, int stride, const int64_t *list, int T, int size,
+                             const vg_frame_fit *fit, uint8_t *out) {
     if (size > 16384) return vg_fail(VG_ERR_INVALID, "%s: size %d: expected at most 16384", v->path, size);
+    static const vg_frame_fit centre = {VG_FIT_CENTRE, 0, 0};
+    if (size > 0 && !fit) fit = &centre;
+    if (size <= 0) fit = NULL;
+    start = wanted(start, stride, list, 0);
     const int OH = size > 0 ? size : v->desc.height, OW = size > 0 ? size : v->desc.width;
     const size_t frame_bytes = (size_t)OH * OW * 3;
     vg_status st = position(v, start);
     int restarted = 0;
     int k = 0;
     while (st == VG_OK && k < T) {
-        const int64_t want = start + (int64_t)k * stride;
+        const int64_t want = wanted(start, stride, list, k);
         const char *call = "";
         int r = decode_next(v, &call);
         if (r < 0) {
@@ -380,12 +385,39 @@ vg_status vg_video_read_clip(vg_video *v, int64_t start, int T, int stride, int 
         v->pos_valid = 1;
         v->next = num + 1;
         if (num == want) {
-            st = convert(v, num, out + (size_t)k * frame_bytes, OH, OW, size > 0);
-            k++;
+            st = convert(v, num, out + (size_t)k * frame_bytes, OH, OW, fit);
+            for (k++; st == VG_OK && k < T && wanted(start, stride, list, k) == num; k++) /* the same frame again */
+                memcpy(out + (size_t)k * frame_bytes, out + (size_t)(k - 1) * frame_bytes, frame_bytes);
         }
         av_frame_unref(v->frame);
     }
     av_frame_unref(v->frame);
     if (st != VG_OK) v->pos_valid = 0; /* next read repositions from scratch */
     return st;
+}
+
+vg_status vg_video_read_clip(vg_video *v, int64_t start, int T, int stride, int size, uint8_t *out) {
+    if (!v || !out) return vg_fail(VG_ERR_INVALID, "vg_video_read_clip: NULL argument");
+    int64_t span, last;
+    if (T < 1 || stride < 1 || start < 0 || !vg_mul_ok(T - 1, stride, &span) || !vg_add_ok(start, span, &last))
+        return vg_fail(VG_ERR_INVALID, "%s: clip of %d frames from frame %lld with stride %d: expected T >= 1, stride >= 1, start >= 0",
+                       v->path, T, (long long)start, stride);
+    if (last >= v->idx->n)
+        return vg_fail(VG_ERR_INVALID, "%s: clip of %d frames from frame %lld with stride %d needs frame %lld, but the video has %lld frames",
+                       v->path, T, (long long)start, stride, (long long)last, (long long)v->idx->n);
+    return read_frames(v, start, stride, NULL, T, size, NULL, out);
+}
+
+vg_status vg_video_read_frames(vg_video *v, const int64_t *frames, int T, int size, const vg_frame_fit *fit, uint8_t *out) {
+    if (!v || !out || !frames) return vg_fail(VG_ERR_INVALID, "vg_video_read_frames: NULL argument");
+    if (T < 1) return vg_fail(VG_ERR_INVALID, "%s: clip of %d frames: expected T >= 1", v->path, T);
+    for (int k = 0; k < T; k++) {
+        if (frames[k] < 0 || (k > 0 && frames[k] < frames[k - 1]))
+            return vg_fail(VG_ERR_INVALID, "%s: clip frame %d is frame %lld: expected frame numbers >= 0 in non-decreasing order",
+                           v->path, k, (long long)frames[k]);
+        if (frames[k] >= v->idx->n)
+            return vg_fail(VG_ERR_INVALID, "%s: clip frame %d is frame %lld, but the video has %lld frames", v->path, k,
+                           (long long)frames[k], (long long)v->idx->n);
+    }
+    return read_frames(v, 0, 1, frames, T, size, fit, out);
 }

@@ -33,6 +33,7 @@
 
 #include <stdint.h>
 
+#include "io/frame_fit.h"
 #include "vidgan.h"
 
 typedef struct vg_video vg_video;
@@ -63,6 +64,12 @@ vg_status vg_video_info(const vg_video *v, vg_video_desc *out);
  * (T, height, width, 3) at the video's own size for size 0. */
 vg_status vg_video_read_clip(vg_video *v, int64_t start_frame, int T, int stride, int size,
                              uint8_t *out /* (T, S, S, 3) */);
+/* Frames frames[0], ..., frames[T-1] (non-decreasing; a frame named twice is
+ * decoded once and copied) into out as RGB (T, S, S, 3) for size S > 0, the
+ * square cut as fit says (io/frame_fit.h; NULL: centre crop), or at the
+ * video's own size for size 0. For clips sampled at a frame rate. */
+vg_status vg_video_read_frames(vg_video *v, const int64_t *frames, int T, int size, const vg_frame_fit *fit,
+                               uint8_t *out /* (T, S, S, 3) */);
 
 /* A copy of v's frame list for vg_video_open_indexed (NULL when out of
  * memory, with vg_last_error set); free with vg_video_index_free. */

@@ -805,6 +805,12 @@ char *vg_ckpt_data_json(const vg_dataset_spec *s) {
                           "split", s->split, "num_digits", s->num_digits, "overlap",
                           s->overlap == VG_OVERLAP_SUM ? "sum" : "max", "stride", s->stride, "skip_bad", s->skip_bad != 0,
                           "npy_layout", s->npy_layout);
+    /* sampling and augmentation, stored only when not the default: files of
+     * default runs stay as earlier versions wrote them */
+    if (j && s->crop != VG_CROP_CENTRE) json_object_set_new(j, "crop", json_string(vg_crop_name(s->crop)));
+    if (j && s->hflip) json_object_set_new(j, "hflip", json_true());
+    if (j && s->fps > 0) json_object_set_new(j, "fps", json_real(s->fps));
+    if (j && s->labels != VG_LABELS_FOLDERS) json_object_set_new(j, "labels", json_string(vg_labels_name(s->labels)));
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text) vg_fail(VG_ERR_NOMEM, "checkpoint: cannot describe the data set as JSON");
@@ -857,6 +863,25 @@ vg_status vg_ckpt_data_parse(const char *text, vg_dataset_spec *spec, char **own
         else
             st = vg_fail(VG_ERR_FORMAT, "data description: 'skip_bad' is not true or false");
     }
+    const json_t *hf = json_object_get(j, "hflip");
+    if (st == VG_OK && hf) {
+        if (json_is_boolean(hf))
+            spec->hflip = json_is_true(hf);
+        else
+            st = vg_fail(VG_ERR_FORMAT, "data description: 'hflip' is not true or false");
+    }
+    const json_t *fps = json_object_get(j, "fps");
+    if (st == VG_OK && fps) {
+        if (json_is_number(fps) && json_number_value(fps) >= 0 && json_number_value(fps) <= 1000)
+            spec->fps = json_number_value(fps);
+        else
+            st = vg_fail(VG_ERR_FORMAT, "data description: 'fps' is not a frame rate in [0, 1000]");
+    }
+    const json_t *crop = json_object_get(j, "crop"), *labels = json_object_get(j, "labels");
+    if (st == VG_OK && crop && !vg_crop_parse(json_string_value(crop), &spec->crop))
+        st = vg_fail(VG_ERR_FORMAT, "data description: 'crop' must be \"centre\" or \"random\"");
+    if (st == VG_OK && labels && !vg_labels_parse(json_string_value(labels), &spec->labels))
+        st = vg_fail(VG_ERR_FORMAT, "data description: 'labels' must be \"folders\" or \"none\"");
     const json_t *ov = json_object_get(j, "overlap");
     if (st == VG_OK && ov && !json_is_null(ov)) {
         const char *o = json_is_string(ov) ? json_string_value(ov) : "";

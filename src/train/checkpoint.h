@@ -101,8 +101,10 @@ vg_status vg_ckpt_prune(const char *dir, int keep, int *deleted);
 
 /* The data set spec as the JSON stored under "data": {"source", "frames",
  * "size", "channels", "seed" (decimal string), "path", "split",
- * "num_digits", "overlap"} with null for unset strings. malloc'd; NULL (and
- * vg_last_error) on failure. */
+ * "num_digits", "overlap", "stride", "skip_bad", "npy_layout"} with null
+ * for unset strings, and when not the default "crop" ("random"), "hflip"
+ * (true), "fps" (number) and "labels" ("none"), so a resumed run draws the
+ * same clips. malloc'd; NULL (and vg_last_error) on failure. */
 char *vg_ckpt_data_json(const vg_dataset_spec *spec);
 
 /* The reverse: fill *spec from such JSON. Its strings point into *owned

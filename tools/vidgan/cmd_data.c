@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_data.h"
 #include "commands.h"
 #include "data/clip_cache.h"
 #include "data/dataset.h"
@@ -79,18 +80,16 @@ int cmd_data(int argc, char **argv) {
         return strcmp(what, "--help") == 0 ? 0 : 2;
     }
     const int prepare = strcmp(what, "prepare") == 0;
-    const char *data = "shapes", *out = prepare ? NULL : "clips.gif", *data_path = NULL;
-    int size = 32, frames = 16, channels = 0, n = 16, seed = 1, first = 0, stride = 1, skip_bad = 0, list = 20;
+    cli_data dopt = CLI_DATA_DEFAULTS;
+    const char *out = prepare ? NULL : "clips.gif";
+    int size = 32, frames = 16, channels = 0, n = 16, seed = 1, first = 0, list = 20;
     int clips = 0, workers = 1, depth = 2, batch = 16;
     double fps = 8;
     const cli_option opts[] = {
-        {"data", OPT_STRING, &data, "data set: shapes, mnist, fashion, or a folder of videos"},
-        {"data-path", OPT_STRING, &data_path, "mnist: digit cache file; fashion: IDX folder"},
+        CLI_DATA_OPTIONS(&dopt),
         {"size", OPT_INT, &size, "frame height = width"},
         {"frames", OPT_INT, &frames, "frames per clip"},
         {"channels", OPT_INT, &channels, "channels (0: the data set's default)"},
-        {"stride", OPT_INT, &stride, "folder of videos: frame step inside a clip"},
-        {"skip-bad", OPT_FLAG, &skip_bad, "folder of videos: skip unreadable files (listed by info) instead of failing"},
         {"list", OPT_INT, &list, "info on a folder: videos and skipped files to list"},
         {"seed", OPT_INT, &seed, "data seed"},
         {"first", OPT_INT, &first, "index of the first clip"},
@@ -108,13 +107,13 @@ int cmd_data(int argc, char **argv) {
                        "usage: vidgan data preview|info|prepare|bench [SRC] [options]\n\npreview: writes a grid of real clips as a GIF or MP4; info: prints the data set's geometry and classes (for a folder of videos or frame folders also the videos found and the files skipped); prepare SRC -o DIR: decodes clips 'first' .. of SRC once into DIR/clips.npy (uint8 N,T,H,W,C) + DIR/clips.json (labels, classes) for `vidgan train --data DIR`; bench: clip decoding speed through the prefetch queue. SRC is the same as --data.",
                        stdout, stderr);
     if (rc) return rc > 0 ? 0 : 2;
-    if (npos == 1) data = pos[0];
+    if (npos == 1) dopt.data = pos[0];
     if (prepare && !out) {
         fprintf(stderr, "vidgan: data prepare needs the cache folder: -o DIR\n");
         return 2;
     }
-    vg_dataset_spec spec = {.source = data, .frames = frames, .size = size, .channels = channels,
-                            .seed = (uint64_t)seed, .path = data_path, .stride = stride, .skip_bad = skip_bad};
+    vg_dataset_spec spec = {.frames = frames, .size = size, .channels = channels, .seed = (uint64_t)seed};
+    if ((rc = cli_data_spec(&dopt, &spec)) != 0) return rc;
     const size_t olen = strlen(out);
     const int mp4 = olen > 4 && strcmp(out + olen - 4, ".mp4") == 0;
     if (strcmp(what, "preview") == 0 && !mp4 && !(olen > 4 && strcmp(out + olen - 4, ".gif") == 0)) {
@@ -134,15 +133,20 @@ int cmd_data(int argc, char **argv) {
                d->num_classes);
         for (int i = 0; i < d->num_classes && i < 12; i++) printf("  %d: %s\n", i, d->class_names[i]);
         if (d->num_classes > 12) printf("  ...\n");
+        cli_data_describe(stdout, &spec);
         const vg_folder_report *r = vg_video_folder_report(ds);
         if (r) {
-            printf("folder: %s\nlayout: %s\nvideos: %d usable, %lld frames in all; a clip spans %lld frames\n", r->root,
+            printf("folder: %s\nlayout: %s\nvideos: %d usable, %lld frames in all; ", r->root,
                    r->frame_folders ? "frame folders (one sub-folder of PNG/JPEG frames per video)" : "video files",
-                   r->num_videos, (long long)r->total_frames, (long long)r->clip_span);
+                   r->num_videos, (long long)r->total_frames);
+            if (r->clip_span > 0) printf("a clip spans %lld frames\n", (long long)r->clip_span);
+            else printf("clips of %d frames at %g fps (the span in each video below)\n", d->frames, spec.fps);
             for (int i = 0; i < r->num_videos && i < list; i++) {
                 const vg_folder_video *v = &r->videos[i];
-                printf("  %s: %dx%d, %.3g fps, %lld frames, %s, class %d (%s)\n", v->path, v->width, v->height, v->fps,
+                printf("  %s: %dx%d, %.3g fps, %lld frames, %s, class %d (%s)", v->path, v->width, v->height, v->fps,
                        (long long)v->frames, v->codec, v->label, d->class_names[v->label]);
+                if (r->clip_span == 0) printf(", a clip spans %lld frames", (long long)v->span);
+                putchar('\n');
             }
             if (r->num_videos > list) printf("  ... (%d more; --list N shows more)\n", r->num_videos - list);
             print_skipped(r, list);

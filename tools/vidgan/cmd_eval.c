@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_data.h"
 #include "commands.h"
 #include "data/dataset.h"
 #include "data/video_folder.h"
@@ -166,13 +167,13 @@ static void fail_msg(const char *path) {
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *data = NULL, *data_path = NULL, *npy_layout = NULL, *ckpt = NULL, *fake = NULL, *metric = "all";
+    /* no data defaults here: what is not given comes from the checkpoint */
+    cli_data d = {0};
+    const char *ckpt = NULL, *fake = NULL, *metric = "all";
     const char *evaluator_path = NULL, *i3d_path = NULL, *json = NULL;
-    int size = 0, frames = 0, stride = 0, n = EVAL_N_PUBLISHED, seed = 1, threads = 0, no_ema = 0;
+    int size = 0, frames = 0, n = EVAL_N_PUBLISHED, seed = 1, threads = 0, no_ema = 0;
     const cli_option opts[] = {
-        {"data", OPT_STRING, &data, "real clips: shapes, mnist, fashion, a folder of videos or a .npy (default: the checkpoint's data, else shapes)"},
-        {"data-path", OPT_STRING, &data_path, "mnist: digit cache file; fashion: IDX folder (default: built-in locations)"},
-        {"npy-layout", OPT_STRING, &npy_layout, ".npy data: NTHW[C] (default) or TNHW"},
+        CLI_DATA_OPTIONS(&d),
         {"ckpt", OPT_STRING, &ckpt, "checkpoint whose generator (and discriminator) to score"},
         {"fake", OPT_STRING, &fake, "or: generated videos to score, a folder of videos, one video file or a .npy"},
         {"metric", OPT_STRING, &metric, "all, or a comma list of: evaluator, fvd, shapes, disc"},
@@ -182,7 +183,6 @@ int cmd_eval(int argc, char **argv) {
         {"seed", OPT_INT, &seed, "seed of the real clips, the latent vectors and KID's subsets"},
         {"size", OPT_INT, &size, "frame height = width (0: the checkpoint's, else the evaluator's, else 32)"},
         {"frames", OPT_INT, &frames, "frames per clip (0: the checkpoint's, else the evaluator's, else 16)"},
-        {"stride", OPT_INT, &stride, "video folders: take every N-th frame (0: the checkpoint's data, else 1)"},
         {"no-ema", OPT_FLAG, &no_ema, "use the live generator weights instead of their moving average"},
         {"json", OPT_STRING, &json, "also write the results as one JSON record to this file ('-': stdout)"},
         {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
@@ -192,7 +192,10 @@ int cmd_eval(int argc, char **argv) {
     int rc = cli_parse(opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, 2, pos, 0, &npos,
                        "usage: vidgan eval [--data SRC] (--ckpt FILE | --fake PATH) [--metric M] [options]\n\n"
                        "Scores generated clips against real ones, each number beside its real-vs-real floor\n"
-                       "(two disjoint real splits A and B of the same N: generated vs A, B vs A). docs/eval.md.",
+                       "(two disjoint real splits A and B of the same N: generated vs A, B vs A). docs/eval.md.\n"
+                       "The real clips are the checkpoint's data unless --data is given (else shapes); --stride,\n"
+                       "--clip-fps, --labels and --data-path override it. Evaluation takes centre crops without\n"
+                       "flips: --crop random and --hflip are training augmentations and are refused here.",
                        stdout, stderr);
     if (rc) return rc > 0 ? 0 : 2;
     int bits = parse_metrics(metric);
@@ -200,7 +203,16 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "vidgan: --metric %s: expected all, or a comma list of evaluator, fvd, shapes, disc\n", metric);
         return 2;
     }
-    if (n < 2 || n > (1 << 20) || size < 0 || frames < 0 || stride < 0) {
+    if ((rc = cli_data_check(&d)) != 0) return rc;
+    vg_crop crop_given = VG_CROP_CENTRE;
+    if ((d.crop && vg_crop_parse(d.crop, &crop_given) && crop_given != VG_CROP_CENTRE) || d.hflip) {
+        fprintf(stderr, "vidgan: eval: %s is a training augmentation; evaluation measures centre crops without flips\n",
+                d.hflip ? "--hflip" : "--crop random");
+        return 2;
+    }
+    const char *data = d.data, *data_path = d.data_path, *npy_layout = d.npy_layout;
+    const int stride = d.stride;
+    if (n < 2 || n > (1 << 20) || size < 0 || frames < 0) {
         fprintf(stderr, "vidgan: need 2 <= --n <= 1048576 and --size, --frames, --stride >= 0\n");
         return 2;
     }
@@ -257,6 +269,17 @@ int cmd_eval(int argc, char **argv) {
     }
     if (data_path) spec.path = data_path;
     if (npy_layout) spec.npy_layout = npy_layout;
+    if (d.clip_fps > 0) spec.fps = d.clip_fps, spec.stride = 1;
+    else if (stride) spec.fps = 0; /* a stride given replaces the checkpoint's frame rate */
+    if (d.labels) vg_labels_parse(d.labels, &spec.labels);
+    if (d.skip_bad) spec.skip_bad = 1;
+    if (spec.crop != VG_CROP_CENTRE || spec.hflip) { /* the fixed convention of evaluation */
+        fprintf(stderr, "note: the checkpoint's data was augmented (%s%s%s); evaluation takes centre crops without flips\n",
+                spec.crop != VG_CROP_CENTRE ? "crop random" : "", spec.crop != VG_CROP_CENTRE && spec.hflip ? ", " : "",
+                spec.hflip ? "hflip" : "");
+        spec.crop = VG_CROP_CENTRE;
+        spec.hflip = 0;
+    }
 
     /* which metrics: explicit ones must be possible, "all" takes what is */
     const int explicit = bits != M_ALL;
@@ -355,6 +378,9 @@ int cmd_eval(int argc, char **argv) {
         n_gen = N;
     }
     if (fake) {
+        /* generated videos are clips already: the real data's stride as before, but
+         * no frame rate (a writer's nominal fps says nothing about the clip's) and
+         * never augmentation */
         fspec = (vg_dataset_spec){.frames = T, .size = S, .channels = C, .seed = (uint64_t)seed, .stride = spec.stride};
         if ((rc = fake_source(fake, &fspec, fake_link, fake_dir)) != 0) {
             exit_code = rc;
@@ -448,10 +474,12 @@ int cmd_eval(int argc, char **argv) {
     /* the table */
     const protocol P = {.data = dd->source, .real_first = EVAL_REAL_FIRST, .C = C, .T = T, .S = S,
                         .stride = spec.stride, .seed = seed, .n_real = N, .n_gen = have_gen ? n_gen : 0};
-    fprintf(table, "protocol: data %s, %d channel%s, %dx%d, %d frames, stride %d; real: splits A and B of N %lld clips each "
+    char rate[48] = "";
+    if (spec.fps > 0) snprintf(rate, sizeof rate, ", clip fps %g", spec.fps);
+    fprintf(table, "protocol: data %s, %d channel%s, %dx%d, %d frames, stride %d%s%s; real: splits A and B of N %lld clips each "
            "(data seed %d, clip indices 2^48 + 0..%lld); generated: %lld clips; seed %d\n",
-           dd->source, C, C > 1 ? "s" : "", S, S, T, spec.stride, (long long)N, seed, (long long)(2 * N - 1),
-           (long long)P.n_gen, seed);
+           dd->source, C, C > 1 ? "s" : "", S, S, T, spec.stride, rate, spec.labels == VG_LABELS_NONE ? ", labels none" : "",
+           (long long)N, seed, (long long)(2 * N - 1), (long long)P.n_gen, seed);
     if (ckpt)
         fprintf(table, "generated: %s (step %lld, %s weights), latent vectors 0..%lld of seed %d, BatchNorm on batch statistics in groups of %d\n",
                ckpt, (long long)step, used_ema ? "EMA" : "live", (long long)(n_gen - 1), seed, batch);
@@ -570,6 +598,8 @@ int cmd_eval(int argc, char **argv) {
                     "A = clip indices first..first+N-1, B = first+N..first+2N-1; generated and B are scored against A",
                     "generated", gen, "networks", networks, "results", results, "shapes", shapes ? shapes : json_null(),
                     "seconds", "real_a", A.seconds, "real_b", B.seconds, "generated", G.seconds, "scores", score_seconds, "threads", vg_get_threads());
+    if (rec && spec.fps > 0) json_object_set_new(rec, "clip_fps", json_real(spec.fps));
+    if (rec && spec.labels != VG_LABELS_FOLDERS) json_object_set_new(rec, "labels", json_string(vg_labels_name(spec.labels)));
     if (rec && ckpt) {
         json_object_set_new(rec, "ckpt", json_string(ckpt));
         json_object_set_new(rec, "step", json_integer(step));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_data.h"
 #include "commands.h"
 #include "data/dataset.h"
 #include "eval/evaluator.h"
@@ -22,16 +23,12 @@ static double now_seconds(void) {
 }
 
 static int evaluator_train(int argc, char **argv) {
-    const char *data = "shapes", *out = NULL, *task = NULL, *data_path = NULL, *npy_layout = NULL;
+    cli_data d = CLI_DATA_DEFAULTS;
+    const char *out = NULL, *task = NULL;
     int size = 32, frames = 16, channels = 0, steps = 2000, batch = 32, seed = 1, threads = 0, width = 32, holdout = 512;
-    int stride = 1, skip_bad = 0;
     double lr = 1e-3;
     const cli_option opts[] = {
-        {"data", OPT_STRING, &data, "data set: shapes, mnist, fashion, a folder of videos (class = sub-folder) or a .npy file"},
-        {"npy-layout", OPT_STRING, &npy_layout, ".npy data: NTHW[C] (default) or TNHW (Moving MNIST's mnist_test_seq.npy)"},
-        {"data-path", OPT_STRING, &data_path, "mnist: digit cache file; fashion: IDX folder (default: built-in locations)"},
-        {"stride", OPT_INT, &stride, "video folders: take every N-th frame"},
-        {"skip-bad", OPT_FLAG, &skip_bad, "video folders: skip unreadable files instead of failing"},
+        CLI_DATA_OPTIONS(&d),
         {"size", OPT_INT, &size, "frame height = width"},
         {"frames", OPT_INT, &frames, "frames per clip"},
         {"channels", OPT_INT, &channels, "channels (0: the data set's default)"},
@@ -73,8 +70,10 @@ static int evaluator_train(int argc, char **argv) {
     vg_dataset *ds = NULL;
     vg_evaluator *e = NULL;
     char *data_json = NULL;
-    vg_dataset_spec spec = {.source = data, .frames = frames, .size = size, .channels = channels, .seed = (uint64_t)seed,
-                            .path = data_path, .stride = stride, .skip_bad = skip_bad, .npy_layout = npy_layout};
+    vg_dataset_spec spec = {.frames = frames, .size = size, .channels = channels, .seed = (uint64_t)seed};
+    if ((exit_code = cli_data_spec(&d, &spec)) != 0) goto done;
+    exit_code = 1;
+    const char *data = d.data;
     if (vg_dataset_open(&ds, &spec) != VG_OK) {
         fprintf(stderr, "vidgan: %s\n", vg_last_error());
         exit_code = 2;

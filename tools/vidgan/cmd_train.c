@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_data.h"
 #include "commands.h"
 #include "core/status.h"
 #include "data/video_folder.h"
@@ -108,28 +109,27 @@ static void report_skipped(const vg_dataset *ds, int at_end) {
                 r->num_skipped, r->num_bad, r->num_short);
         return;
     }
-    fprintf(stderr, "skipped %d file%s (%d unreadable, %d shorter than a clip of %lld frames):\n", r->num_skipped,
-            r->num_skipped > 1 ? "s" : "", r->num_bad, r->num_short, (long long)r->clip_span);
+    char span[64] = "";
+    if (r->clip_span > 0) snprintf(span, sizeof span, " of %lld frames", (long long)r->clip_span);
+    fprintf(stderr, "skipped %d file%s (%d unreadable, %d shorter than a clip%s):\n", r->num_skipped,
+            r->num_skipped > 1 ? "s" : "", r->num_bad, r->num_short, span);
     for (int i = 0; i < r->num_skipped; i++) fprintf(stderr, "  %s: %s\n", r->skipped[i].path, r->skipped[i].reason);
 }
 
 int cmd_train(int argc, char **argv) {
     vg_train_config cfg;
     vg_train_config_default(&cfg);
-    const char *data = "shapes", *out = NULL, *loss = "nonsat", *resume = NULL, *data_path = NULL, *npy_layout = NULL;
+    cli_data d = CLI_DATA_DEFAULTS;
+    const char *out = NULL, *loss = "nonsat", *resume = NULL;
     const char *device = "cpu";
     int size = 32, frames = 16, channels = 0, steps = 2000, threads = 0, sample_every = 250, ckpt_every = 500;
-    int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1, stride = 1, skip_bad = 0;
+    int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1;
     int prefetch = 2, data_workers = 1;
     double fps = 8, time_limit = 0;
     const char *eval_metric = NULL, *evaluator = NULL, *i3d = NULL;
     int eval_every = 0, eval_n = 256;
     const cli_option opts[] = {
-        {"data", OPT_STRING, &data, "data set: shapes, mnist, fashion, a folder of videos (class = sub-folder) or a .npy file"},
-        {"npy-layout", OPT_STRING, &npy_layout, ".npy data: NTHW[C] (default) or TNHW (Moving MNIST's mnist_test_seq.npy)"},
-        {"data-path", OPT_STRING, &data_path, "mnist: digit cache file; fashion: IDX folder (default: built-in locations)"},
-        {"stride", OPT_INT, &stride, "video folders: take every N-th frame"},
-        {"skip-bad", OPT_FLAG, &skip_bad, "video folders: skip unreadable files (listed) instead of failing"},
+        CLI_DATA_OPTIONS(&d),
         {"prefetch", OPT_INT, &prefetch, "batches decoded ahead by worker threads while a step computes (0: decode in the step)"},
         {"data-workers", OPT_INT, &data_workers, "threads decoding clips for the prefetch queue"},
         {"size", OPT_INT, &size, "frame height = width (power of two)"},
@@ -175,6 +175,9 @@ int cmd_train(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : 2;
     vg_set_threads(threads);
     if ((rc = cli_use_device(device)) != 0) return rc;
+    vg_dataset_spec spec = {.frames = frames, .size = size, .channels = channels, .seed = (uint64_t)seed};
+    if ((rc = cli_data_spec(&d, &spec)) != 0) return rc;
+    const char *data = d.data;
     if (!vg_gan_loss_parse(loss, &cfg.loss)) {
         fprintf(stderr, "vidgan: --loss must be nonsat, hinge or lsgan, got '%s'\n", loss);
         return 2;
@@ -197,9 +200,6 @@ int cmd_train(int argc, char **argv) {
 
     /* what to train: fresh from the options, or everything from a checkpoint */
     char *resume_path = NULL, *data_text = NULL, *spec_strings = NULL;
-    vg_dataset_spec spec = {.source = data, .frames = frames, .size = size, .channels = channels,
-                            .seed = (uint64_t)seed, .path = data_path, .stride = stride, .skip_bad = skip_bad,
-                            .npy_layout = npy_layout};
     if (resume) {
         if (strcmp(resume, "auto") == 0) {
             int skipped = 0;
@@ -249,7 +249,23 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "vidgan: %s\n", vg_last_error());
         goto done;
     }
-    if (eval_every > 0 && (exit_code = train_eval_open(&te, eval_metric, evaluator, i3d, eval_n, &t, ds)) != 0) goto done;
+    if (eval_every > 0) {
+        /* the fixed real splits are measured without augmentation: centre
+         * crops, no flips (the convention of evaluation) */
+        vg_dataset *eval_ds = NULL;
+        if (spec.crop != VG_CROP_CENTRE || spec.hflip) {
+            vg_dataset_spec es = spec;
+            es.crop = VG_CROP_CENTRE;
+            es.hflip = 0;
+            if (vg_dataset_open(&eval_ds, &es) != VG_OK) {
+                fprintf(stderr, "vidgan: %s\n", vg_last_error());
+                goto done;
+            }
+        }
+        exit_code = train_eval_open(&te, eval_metric, evaluator, i3d, eval_n, &t, eval_ds ? eval_ds : ds);
+        vg_dataset_close(eval_ds);
+        if (exit_code != 0) goto done;
+    }
     exit_code = 1;
     char log_path[4096], path[4200], last_ckpt[4200] = "";
     snprintf(log_path, sizeof log_path, "%s/metrics.jsonl", out);
@@ -273,6 +289,7 @@ int cmd_train(int argc, char **argv) {
             vg_gan_loss_name(cfg.loss), vg_get_device(), vg_get_threads(), out);
     progress bar;
     progress_init(&bar, t.step, steps, log_every);
+    cli_data_describe(stderr, &spec);
     report_skipped(ds, 0);
     int bad_in_row = 0;
     double data_total = 0, step_total = 0;
