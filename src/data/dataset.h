@@ -17,6 +17,10 @@
  *              size x size (area average when shrinking, nearest when
  *              growing); one class. The file is memory-mapped.
  *
+ * Real sources (folders, frame folders, .npy, clip caches) can be
+ * augmented per clip (random crop, horizontal flip) and video files sampled
+ * at a target frame rate; labels none makes one class (vg_dataset_spec).
+ *
  * Clip `index` is a pure function of (seed, index): clips can be regenerated
  * at will (reproducible training, resume at any step) and a dataset is
  * read-only after vg_dataset_open, so any number of threads may call

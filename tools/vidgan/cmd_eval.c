@@ -194,8 +194,9 @@ int cmd_eval(int argc, char **argv) {
                        "Scores generated clips against real ones, each number beside its real-vs-real floor\n"
                        "(two disjoint real splits A and B of the same N: generated vs A, B vs A). docs/eval.md.\n"
                        "The real clips are the checkpoint's data unless --data is given (else shapes); --stride,\n"
-                       "--clip-fps, --labels and --data-path override it. Evaluation takes centre crops without\n"
-                       "flips: --crop random and --hflip are training augmentations and are refused here.",
+                       "--clip-fps, --labels and --data-path override it (--stride 0: the checkpoint's, else 1).\n"
+                       "Evaluation takes centre crops without flips: --crop random and --hflip are training\n"
+                       "augmentations and are refused here.",
                        stdout, stderr);
     if (rc) return rc > 0 ? 0 : 2;
     int bits = parse_metrics(metric);
