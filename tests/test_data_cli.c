@@ -3,8 +3,10 @@
  * reasons), `vidgan train` on it with --skip-bad (skipped files listed once
  * at the end; data time per step in metrics.jsonl and the summary),
  * `vidgan data prepare` into a clip cache and `vidgan train --data cache/`
- * from it, and clear errors (no -o, a frame folder with a broken frame
- * without --skip-bad). Frames are written by the ffmpeg program. */
+ * from it, `vidgan train` on a .npy in Moving MNIST's (T, N, H, W) layout
+ * (--npy-layout TNHW), and clear errors (no -o, a frame folder with a
+ * broken frame without --skip-bad). Frames are written by the ffmpeg
+ * program; the .npy byte by byte here, from the format's specification. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,35 @@
 
 static const char *SMALL = "--size 16 --frames 4 --g-base 8 --d-base 8 --z-dim 16 --batch 4 --sample-n 4 --threads 2 "
                            "--sample-every 0 --ckpt-every 0";
+
+/* A version 1.0 .npy of uint8 (T, N, H, W) = (10, 3, 16, 16) like
+ * mnist_test_seq.npy: a bright 4x4 square moving one pixel per frame. */
+static int write_tnhw_npy(const char *path) {
+    const int T = 10, N = 3, H = 16, W = 16;
+    char header[128];
+    int len = snprintf(header, sizeof header, "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", T,
+                       N, H, W);
+    int total = 10 + len + 1;
+    int pad = (64 - total % 64) % 64; /* header padded with spaces to a multiple of 64, then '\n' */
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+    const int hlen = len + pad + 1;
+    fwrite(magic, 1, 8, f);
+    fputc(hlen & 0xff, f);
+    fputc(hlen >> 8, f);
+    fwrite(header, 1, (size_t)len, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    for (int t = 0; t < T; t++)
+        for (int n = 0; n < N; n++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) {
+                    int x0 = (t + 3 * n) % (W - 4), y0 = 2 + n * 3;
+                    fputc(x >= x0 && x < x0 + 4 && y >= y0 && y < y0 + 4 ? 250 : 5, f);
+                }
+    return fclose(f) == 0;
+}
 
 static int count_in_output(const char *needle) {
     char path[300], buf[16384];
@@ -88,6 +119,20 @@ int main(int argc, char **argv) {
     CHECK(rc == 0 && output_has("run folder:"), "train from the cache (exit %d)", rc);
     rc = run("%s train %s --data %s/cache --steps 3 --resume auto --out %s/r3", vidgan, SMALL, tmp, tmp);
     CHECK(rc == 0 && output_has("resuming from"), "resume from the cache (exit %d)", rc);
+
+    /* Moving MNIST's own layout: info, then training */
+    char npy[300];
+    snprintf(npy, sizeof npy, "%s/seq.npy", tmp);
+    CHECK(write_tnhw_npy(npy), "cannot write %s", npy);
+    rc = run("%s data info --data %s --npy-layout TNHW --size 16 --frames 4", vidgan, npy);
+    CHECK(rc == 0 && output_has("clips per epoch: 3"), "info on a TNHW .npy (exit %d)", rc);
+    rc = run("%s data info --data %s --size 16 --frames 3", vidgan, npy);
+    CHECK(rc == 0 && output_has("clips per epoch: 10"), "the same file read as NTHW: 10 videos of 3 frames (exit %d)", rc);
+    rc = run("%s data info --data %s --size 16 --frames 4", vidgan, npy);
+    CHECK(rc == 1 && output_has("seq.npy: clips of 4 frames, but the videos have only 3"),
+          "NTHW videos shorter than the clip: an error naming the file (exit %d)", rc);
+    rc = run("%s train %s --data %s --npy-layout TNHW --steps 2 --out %s/r4", vidgan, SMALL, npy, tmp);
+    CHECK(rc == 0 && output_has("run folder:"), "train on a TNHW .npy (exit %d)", rc);
     if (vt_failed == 0) run("rm -rf %s", tmp);
     else printf("kept %s\n", tmp);
     TEST_END();

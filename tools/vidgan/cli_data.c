@@ -50,11 +50,16 @@ int cli_data_spec(const cli_data *d, vg_dataset_spec *spec) {
     return 0;
 }
 
-void cli_data_describe(FILE *f, const vg_dataset_spec *spec) {
-    /* the generated sets have no frames to pick, nothing to crop, own labels */
+int cli_data_generated(const char *source) {
     static const char *const generated[] = {"shapes", "mnist", "fashion"};
     for (int i = 0; i < 3; i++)
-        if (spec->source && strcmp(spec->source, generated[i]) == 0) return;
+        if (source && strcmp(source, generated[i]) == 0) return 1;
+    return 0;
+}
+
+void cli_data_describe(FILE *f, const vg_dataset_spec *spec) {
+    /* the generated sets have no frames to pick, nothing to crop, own labels */
+    if (cli_data_generated(spec->source)) return;
     const int stride = spec->stride > 1 ? spec->stride : 1;
     if (spec->fps > 0)
         fprintf(f, "sampling: frames at %g fps (from each video's own rate)", spec->fps);

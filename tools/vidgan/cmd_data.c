@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli_data.h"
 #include "commands.h"
@@ -29,9 +30,20 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* On a terminal a counter rewritten in place; otherwise (a log file) one
+ * line per tenth of the work. */
 static void print_progress(int64_t done, int64_t n) {
-    fprintf(stderr, "\r  %lld / %lld clips", (long long)done, (long long)n);
-    if (done == n) fputc('\n', stderr);
+    static int tty = -1;
+    static int64_t last_tenth = -1;
+    if (tty < 0) tty = isatty(fileno(stderr));
+    if (tty) {
+        fprintf(stderr, "\r  %lld / %lld clips", (long long)done, (long long)n);
+        if (done == n) fputc('\n', stderr);
+        return;
+    }
+    const int64_t tenth = n > 0 ? done * 10 / n : 10;
+    if (tenth != last_tenth) fprintf(stderr, "  %lld / %lld clips\n", (long long)done, (long long)n);
+    last_tenth = tenth;
 }
 
 static void print_skipped(const vg_folder_report *r, int list) {
@@ -129,7 +141,9 @@ int cmd_data(int argc, char **argv) {
     int exit_code = 0;
     if (strcmp(what, "info") == 0) {
         printf("data set: %s\nclip: C %d, T %d, H %d, W %d\nclips per epoch: %lld%s\nclasses: %d\n", d->source, d->channels,
-               d->frames, d->height, d->width, (long long)d->size, d->infinite ? " (generated: every index is a clip)" : "",
+               d->frames, d->height, d->width, (long long)d->size, !d->infinite ? ""
+               : cli_data_generated(d->source) ? " (generated: every index is a new clip)"
+                                               : " (an epoch; clip indices wrap around)",
                d->num_classes);
         for (int i = 0; i < d->num_classes && i < 12; i++) printf("  %d: %s\n", i, d->class_names[i]);
         if (d->num_classes > 12) printf("  ...\n");
