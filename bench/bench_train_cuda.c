@@ -1,12 +1,13 @@
 /* Whole-training-step benchmark of the 3D-DCGAN on the CUDA backend (D step
  * + G step + Adam + EMA, float32; TF32 convolutions and GEMMs with
- * VIDGAN_CUDA_TF32=1), the vidgan side of bench/run_train_bench_cuda.sh.
- * Synthetic batches, as bench/bench_train.c. A step ends with the losses
- * read back to the host, so its time includes all the GPU work it queued.
+ * VIDGAN_CUDA_TF32=1; bf16 mixed precision with precision bf16), the vidgan
+ * side of bench/run_train_bench_cuda.sh. Synthetic batches, as
+ * bench/bench_train.c. A step ends with the losses read back to the host,
+ * so its time includes all the GPU work it queued.
  *
- * Usage: build/bench/bench_train_cuda SIZE [steps] [batch]
- * Prints: "vidgan-cuda size=S batch=B tf32=0|1 step_ms_median=... step_ms_all=...
- *          sample_fps=... arena_mib=... params_mib=... device=..." */
+ * Usage: build/bench/bench_train_cuda SIZE [steps] [batch] [fp32|bf16]
+ * Prints: "vidgan-cuda size=S batch=B prec=fp32|bf16 tf32=0|1 step_ms_median=...
+ *          step_ms_all=... sample_fps=... arena_mib=... params_mib=... device=..." */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,11 @@ int main(int argc, char **argv) {
     int size = argc > 1 ? atoi(argv[1]) : 64;
     int steps = argc > 2 ? atoi(argv[2]) : 20;
     int batch = argc > 3 ? atoi(argv[3]) : 16;
+    vg_precision prec = VG_PRECISION_FP32;
+    if (argc > 4 && !vg_precision_parse(argv[4], &prec)) {
+        fprintf(stderr, "bench_train_cuda: precision must be fp32 or bf16, got '%s'\n", argv[4]);
+        return 2;
+    }
     if (vg_set_device("cuda") != VG_OK) {
         fprintf(stderr, "bench_train_cuda: %s\n", vg_last_error());
         return 1;
@@ -40,6 +46,7 @@ int main(int argc, char **argv) {
     c.model.size = size;
     c.model.frames = 16;
     c.batch = batch;
+    c.precision = prec;
     vg_trainer t;
     if (vg_trainer_init(&t, &c, NULL) != VG_OK) {
         fprintf(stderr, "bench_train_cuda: %s\n", vg_last_error());
@@ -71,8 +78,8 @@ int main(int argc, char **argv) {
         if (dt < best) best = dt;
     }
     const char *tf = getenv("VIDGAN_CUDA_TF32");
-    printf("vidgan-cuda size=%d batch=%d tf32=%d step_ms_median=%.2f step_ms_all=", size, batch,
-           tf && strcmp(tf, "1") == 0, ms[steps / 2]);
+    printf("vidgan-cuda size=%d batch=%d prec=%s tf32=%d step_ms_median=%.2f step_ms_all=", size, batch,
+           vg_precision_name(prec), tf && strcmp(tf, "1") == 0, ms[steps / 2]);
     for (int s = 0; s < steps; s++) printf(s ? ",%.1f" : "%.1f", ms[s]);
     printf(" sample_fps=%.1f arena_mib=%.1f params_mib=%.1f device=\"%s\"\n", batch * 16 / best,
            vg_ctx_arena_reserved(t.ctx) / 1048576.0,

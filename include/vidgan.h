@@ -87,11 +87,28 @@ vg_status vg_device_probe(const char *device);
 vg_status vg_set_device(const char *device);
 const char *vg_get_device(void);
 
+/* The arithmetic of a context's convolutions and matrix products.
+ * BF16 is mixed precision: they read bfloat16 copies of their operands
+ * (rounded to nearest even) and accumulate in float32; their results, the
+ * parameters, gradients, optimizer state and every other op stay float32,
+ * so checkpoints are the same either way. Only the CUDA backend has it (on
+ * a GPU of compute capability 8.0 or newer). */
+typedef enum vg_precision {
+    VG_PRECISION_FP32, /* float32 throughout (the default) */
+    VG_PRECISION_BF16, /* bf16 operands, float32 accumulation and storage */
+    VG_PRECISION_COUNT
+} vg_precision;
+/* "fp32" / "bf16" (NULL for anything else), and back: 1 when name is one. */
+const char *vg_precision_name(vg_precision p);
+int vg_precision_parse(const char *name, vg_precision *out);
+
 typedef struct vg_ctx_opts {
     const char *device;  /* "cpu" or "cuda"; NULL: vg_get_device() */
     size_t arena_bytes;  /* initial step arena; 0 = grow on demand. After the
                             first step the arena is one block: no allocation
                             happens inside later steps. */
+    vg_precision precision; /* FP32 (0) unless asked; BF16 on a backend
+                               without it fails with VG_ERR_UNSUPPORTED */
 } vg_ctx_opts;
 
 vg_status vg_ctx_new(vg_ctx **out, const vg_ctx_opts *opts);
@@ -116,6 +133,8 @@ vg_ctx_mark vg_ctx_get_mark(const vg_ctx *ctx);
 void vg_ctx_release(vg_ctx *ctx, vg_ctx_mark mark);
 /* The first error an op hit since the last reset (VG_OK if none). */
 vg_status vg_ctx_status(const vg_ctx *ctx);
+/* The precision the context was made with. */
+vg_precision vg_ctx_precision(const vg_ctx *ctx);
 
 /* ---- tensors ------------------------------------------------------------ */
 

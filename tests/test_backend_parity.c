@@ -11,9 +11,18 @@
  * run: the test prints "SKIP: no CUDA device (<reason>)" and checks that the
  * library reports the missing device cleanly at every entry point and, when
  * the CUDA backend is linked, that cuDNN (host side, no device needed)
- * accepts the backend's descriptors for every convolution case. With
- * VIDGAN_CUDA_TF32=1 convolutions and GEMMs may use TF32 and the tolerance
- * of those cases is 2e-3. */
+ * accepts the backend's descriptors for every convolution case, float32
+ * and bf16. With VIDGAN_CUDA_TF32=1 convolutions and GEMMs may use TF32 and
+ * the tolerance of those cases is 2e-3.
+ *
+ * bf16 mixed precision: every GEMM and convolution case again with
+ * VG_PRECISION_BF16 on the GPU against the CPU's float32 result, at a
+ * relative error of the norm of at most 1e-2 (bf16 keeps 8 significant
+ * bits: each rounded operand and each bf16 result is off by up to 2^-9,
+ * about 2e-3) and at least 1e-4 (below that the result is float32's: the
+ * bf16 path was not taken); and a whole 3D-DCGAN step with the GPU trainer
+ * in bf16 against the CPU in float32 (losses and weights 1e-2, EMA samples
+ * through the generator's five layers 3e-2). */
 #include <stdint.h>
 #include <string.h>
 
@@ -26,6 +35,7 @@
 
 static const vg_backend *cpu, *gpu;
 static double tol_mm = 1e-5; /* cases that go through cuDNN / cuBLAS */
+static const double tol_bf16 = 1e-2, floor_bf16 = 1e-4; /* bf16 cases: error in [floor, tol] */
 
 /* ---- buffers on one backend, freed together ------------------------------- */
 
@@ -338,15 +348,17 @@ static void case_embedding(bufs *B, results *R, const void *arg) {
 
 /* ---- the table --------------------------------------------------------------- */
 
+enum { CASE_EXACTISH, CASE_MM, CASE_BF16 };
 typedef struct op_case {
     const char *name;
     case_fn fn;
-    const void *arg;
-    int mm; /* through cuDNN / cuBLAS: tolerance tol_mm */
+    const void *arg;     /* the GPU's (and the CPU's unless cpu_arg) */
+    int kind;            /* CASE_MM: through cuDNN / cuBLAS, tolerance tol_mm; CASE_BF16: bf16 on the GPU */
+    const void *cpu_arg; /* NULL: arg */
 } op_case;
 
 #define CONV(n, ci, co, i0, i1, i2, o0, o1, o2, k0, k1, k2, s0, s1, s2, p0, p1, p2, q0, q1, q2, tr) \
-    {n, ci, co, {i0, i1, i2}, {o0, o1, o2}, {k0, k1, k2}, {s0, s1, s2}, {p0, p1, p2}, {q0, q1, q2}, tr}
+    {n, ci, co, {i0, i1, i2}, {o0, o1, o2}, {k0, k1, k2}, {s0, s1, s2}, {p0, p1, p2}, {q0, q1, q2}, tr, VG_PRECISION_FP32}
 
 static const struct vg_unary_desc unary_cases[] = {
     {VG_UNARY_RELU, 0, 0},     {VG_UNARY_LEAKY_RELU, 0.2, 0}, {VG_UNARY_TANH, 0, 0},   {VG_UNARY_SIGMOID, 0, 0},
@@ -368,10 +380,13 @@ static const struct vg_block_desc block_cases[] = {
     {3, 5, 10, 4, 1, 2}, {2, 17, 9, 3, 0, 3},
 };
 static const struct vg_gemm_desc gemm_cases[] = {
-    {0, 0, 17, 23, 31, 31, 23, 23, 1, 0, 0, 0, 1.0, 0.0},
-    {1, 0, 64, 48, 100, 64, 48, 50, 3, 6400, 4800, 64 * 50, 0.7, 0.3},
-    {0, 1, 33, 65, 129, 130, 129, 65, 2, 33 * 130, 65 * 129, 33 * 65, 1.0, 1.0},
-    {1, 1, 5, 7, 3, 5, 3, 7, 4, 15, 21, 35, -2.0, 0.5},
+    {0, 0, 17, 23, 31, 31, 23, 23, 1, 0, 0, 0, 1.0, 0.0, VG_PRECISION_FP32},
+    {1, 0, 64, 48, 100, 64, 48, 50, 3, 6400, 4800, 64 * 50, 0.7, 0.3, VG_PRECISION_FP32},
+    {0, 1, 33, 65, 129, 130, 129, 65, 2, 33 * 130, 65 * 129, 33 * 65, 1.0, 1.0, VG_PRECISION_FP32},
+    {1, 1, 5, 7, 3, 5, 3, 7, 4, 15, 21, 35, -2.0, 0.5, VG_PRECISION_FP32},
+    /* a linear layer's shapes: (M, K) @ (N, K)^T, then a long K (the weight gradient) */
+    {0, 1, 64, 100, 512, 512, 512, 100, 1, 0, 0, 0, 1.0, 0.0, VG_PRECISION_FP32},
+    {1, 0, 100, 512, 4096, 100, 512, 512, 1, 0, 0, 0, 1.0, 1.0, VG_PRECISION_FP32},
 };
 static const struct vg_conv_desc conv_cases[] = {
     /* 2-D: stride 2 one way, pad one way, odd sizes */
@@ -386,6 +401,8 @@ static const struct vg_conv_desc conv_cases[] = {
     CONV(2, 5, 4, 3, 5, 4, 6, 11, 5, 3, 3, 2, 2, 2, 1, 1, 0, 0, 1, 0, 0, 1),
     /* the DCGAN generator's first layer: 1x1x1 -> k (2, 4, 4) */
     CONV(4, 16, 8, 1, 1, 1, 2, 4, 4, 2, 4, 4, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1),
+    /* the DCGAN generator's middle layers: transposed k 4 s 2 p 1 doubles every axis, 64 -> 32 channels */
+    CONV(2, 64, 32, 4, 8, 8, 8, 16, 16, 4, 4, 4, 2, 2, 2, 1, 1, 1, 0, 0, 0, 1),
 };
 static const struct vg_batchnorm_desc bn_cases[] = {
     {4, 3, 1000, 1e-5, 0.1, 1}, {2, 5, 77, 1e-3, 0.3, 0}, {16, 8, 64, 1e-5, 0.1, 1},
@@ -415,7 +432,7 @@ static void run_case(const op_case *c) {
     rg.v = malloc((size_t)rg.cap * sizeof(float));
     VG_ASSERT(rc.v && rg.v);
     bufs bc = {cpu, {0}, 0}, bg = {gpu, {0}, 0};
-    c->fn(&bc, &rc, c->arg);
+    c->fn(&bc, &rc, c->cpu_arg ? c->cpu_arg : c->arg);
     c->fn(&bg, &rg, c->arg);
     vg_status st = gpu->poll_error ? gpu->poll_error() : VG_OK;
     CHECK(st == VG_OK, "%s: the CUDA backend failed: %s", c->name, vg_last_error());
@@ -428,9 +445,12 @@ static void run_case(const op_case *c) {
         den += (double)rc.v[i] * (double)rc.v[i];
     }
     double err = den > 0 ? sqrt(num / den) : sqrt(num);
-    double tol = c->mm ? tol_mm : 1e-5;
+    double tol = c->kind == CASE_BF16 ? tol_bf16 : c->kind == CASE_MM ? tol_mm : 1e-5;
     CHECK(rc.n == rg.n && err <= tol, "%s: relative error of the norm %.3g > %.1g (%lld values)", c->name, err, tol,
           (long long)rc.n);
+    if (c->kind == CASE_BF16)
+        CHECK(err >= floor_bf16, "%s: relative error %.3g is float32's, not bf16's (< %.0e): the bf16 path was not taken",
+              c->name, err, floor_bf16);
     if (!(err <= tol) || getenv("VIDGAN_PARITY_VERBOSE")) printf("  %-28s %lld values, error %.2e\n", c->name,
                                                                  (long long)rc.n, err);
     free(rc.v);
@@ -444,7 +464,14 @@ static void run_table(void) {
 #define RUN(fmt, i, f, a, m)                                        \
     do {                                                            \
         snprintf(names[k % 128], sizeof names[0], fmt, i);          \
-        c = (op_case){names[k % 128], f, a, m};                     \
+        c = (op_case){names[k % 128], f, a, m, NULL};               \
+        run_case(&c);                                               \
+        k++;                                                        \
+    } while (0)
+#define RUN_BF16(fmt, i, f, a, fp32)                                \
+    do {                                                            \
+        snprintf(names[k % 128], sizeof names[0], fmt, i);          \
+        c = (op_case){names[k % 128], f, a, CASE_BF16, fp32};       \
         run_case(&c);                                               \
         k++;                                                        \
     } while (0)
@@ -455,16 +482,35 @@ static void run_table(void) {
     for (int i = 0; i < N_OF(reduce_cases); i++) RUN("reduce %d", i, case_reduce, &reduce_cases[i], 0);
     for (int i = 0; i < N_OF(permute_cases); i++) RUN("permute %d", i, case_permute, &permute_cases[i], 0);
     for (int i = 0; i < N_OF(block_cases); i++) RUN("block %d", i, case_block, &block_cases[i], 0);
-    for (int i = 0; i < N_OF(gemm_cases); i++) RUN("gemm %d", i, case_gemm, &gemm_cases[i], 1);
+    for (int i = 0; i < N_OF(gemm_cases); i++) RUN("gemm %d", i, case_gemm, &gemm_cases[i], CASE_MM);
     RUN("softmax%s", "", case_softmax, NULL, 0);
-    for (int i = 0; i < N_OF(conv_cases); i++) RUN("conv %d", i, case_conv, &conv_cases[i], 1);
+    for (int i = 0; i < N_OF(conv_cases); i++) RUN("conv %d", i, case_conv, &conv_cases[i], CASE_MM);
     for (int i = 0; i < N_OF(bn_cases); i++) RUN("batchnorm %d", i, case_batchnorm, &bn_cases[i], 0);
     for (int i = 0; i < N_OF(rn_cases); i++) RUN("rownorm %d", i, case_rownorm, &rn_cases[i], 0);
     for (int i = 0; i < N_OF(up_cases); i++) RUN("upsample %d", i, case_upsample, &up_cases[i], 0);
     for (int i = 0; i < N_OF(pool_cases); i++) RUN("pool %d", i, case_pool, &pool_cases[i], 0);
     RUN("adam+ema%s", "", case_optim, NULL, 0);
     RUN("embedding%s", "", case_embedding, NULL, 0);
+    /* bf16 on the GPU vs float32 on the CPU: the same inputs and descriptors but the precision */
+    struct vg_gemm_desc gemm_bf16[N_OF(gemm_cases)];
+    struct vg_conv_desc conv_bf16[N_OF(conv_cases)];
+    if (!gpu->has_bf16) {
+        printf("SKIP: bf16 cases: this GPU has no bf16 mixed precision (compute capability < 8.0)\n");
+        printf("%d op cases compared\n", k);
+        return;
+    }
+    for (int i = 0; i < N_OF(gemm_cases); i++) {
+        gemm_bf16[i] = gemm_cases[i];
+        gemm_bf16[i].precision = VG_PRECISION_BF16;
+        RUN_BF16("gemm %d bf16", i, case_gemm, &gemm_bf16[i], &gemm_cases[i]);
+    }
+    for (int i = 0; i < N_OF(conv_cases); i++) {
+        conv_bf16[i] = conv_cases[i];
+        conv_bf16[i].precision = VG_PRECISION_BF16;
+        RUN_BF16("conv %d bf16", i, case_conv, &conv_bf16[i], &conv_cases[i]);
+    }
 #undef RUN
+#undef RUN_BF16
     printf("%d op cases compared\n", k);
 }
 
@@ -524,6 +570,75 @@ static float *params_host(vg_params *P) {
     return h;
 }
 
+/* One training step of the small 3D-DCGAN on a device and precision: the
+ * step's statistics, the weights after it and two EMA samples. */
+typedef struct step_result {
+    vg_step_stats st;
+    float *G, *D, *sample;
+    int64_t nG, nD, n_sample;
+} step_result;
+
+static int run_step(const char *dev, vg_precision prec, const vg_train_config *base, const float *real,
+                    step_result *r) {
+    memset(r, 0, sizeof *r);
+    vg_train_config c = *base;
+    c.precision = prec;
+    const int64_t clip = (int64_t)c.model.channels * c.model.frames * c.model.size * c.model.size;
+    vg_trainer t;
+    CHECK(vg_set_device(dev) == VG_OK, "set_device %s: %s", dev, vg_last_error());
+    vg_status s = vg_trainer_init(&t, &c, NULL);
+    CHECK(s == VG_OK, "trainer on %s %s: %s", dev, vg_precision_name(prec), vg_last_error());
+    if (s != VG_OK) {
+        vg_set_device("cpu");
+        return 0;
+    }
+    float *z = malloc((size_t)c.batch * c.model.z_dim * sizeof *z);
+    VG_ASSERT(z);
+    vg_trainer_noise(&t, 0, z);
+    s = vg_trainer_step_with(&t, real, z, &r->st);
+    CHECK(s == VG_OK, "step on %s %s: %s", dev, vg_precision_name(prec), vg_last_error());
+    r->G = params_host(t.model.G);
+    r->D = params_host(t.model.D);
+    r->nG = vg_params_numel_all(t.model.G);
+    r->nD = vg_params_numel_all(t.model.D);
+    r->n_sample = 2 * clip;
+    r->sample = malloc((size_t)r->n_sample * sizeof(float));
+    VG_ASSERT(r->sample);
+    if (s == VG_OK) s = vg_trainer_sample(&t, 2, 9, 1, r->sample);
+    CHECK(s == VG_OK, "sample on %s %s: %s", dev, vg_precision_name(prec), vg_last_error());
+    free(z);
+    vg_trainer_free(&t);
+    vg_set_device("cpu");
+    return s == VG_OK;
+}
+
+static void step_result_free(step_result *r) {
+    free(r->G);
+    free(r->D);
+    free(r->sample);
+}
+
+/* got (a GPU step) against want (the CPU's float32 step): losses relative
+ * to tol_loss, weights after the step to tol_w, EMA samples to tol_s. */
+static void compare_steps(const char *what, const step_result *got, const step_result *want, double tol_loss,
+                          double tol_w, double tol_s) {
+    double e_g = rel_norm_err(got->G, want->G, want->nG);
+    double e_d = rel_norm_err(got->D, want->D, want->nD);
+    double e_s = rel_norm_err(got->sample, want->sample, want->n_sample);
+    CHECK(fabs(got->st.loss_d - want->st.loss_d) <= tol_loss * fabs(want->st.loss_d), "%s: loss_d %.8g, cpu %.8g",
+          what, got->st.loss_d, want->st.loss_d);
+    CHECK(fabs(got->st.loss_g - want->st.loss_g) <= tol_loss * fabs(want->st.loss_g), "%s: loss_g %.8g, cpu %.8g",
+          what, got->st.loss_g, want->st.loss_g);
+    /* Adam's first step moves each weight by about lr sign(g): weights whose
+     * tiny gradient changes sign between backends differ by 2 lr */
+    CHECK(e_g <= tol_w, "%s: G weights after a step: relative error %.3g > %.1g", what, e_g, tol_w);
+    CHECK(e_d <= tol_w, "%s: D weights after a step: relative error %.3g > %.1g", what, e_d, tol_w);
+    CHECK(e_s <= tol_s, "%s: EMA samples after a step: relative error %.3g > %.1g", what, e_s, tol_s);
+    printf("3D-DCGAN step (16x16x8, batch 4), %s: loss_d %.6f / %.6f, loss_g %.6f / %.6f (cpu / gpu); "
+           "weights G %.2e D %.2e, samples %.2e\n",
+           what, want->st.loss_d, got->st.loss_d, want->st.loss_g, got->st.loss_g, e_g, e_d, e_s);
+}
+
 static void dcgan_step(void) {
     vg_train_config c;
     vg_train_config_default(&c);
@@ -536,48 +651,17 @@ static void dcgan_step(void) {
     c.batch = 4;
     const int64_t clip = (int64_t)c.model.channels * c.model.frames * c.model.size * c.model.size;
     float *real = host_uniform(c.batch * clip, 70, -1, 1);
-    vg_trainer t[2];
-    vg_step_stats st[2];
-    float *G[2], *D[2], *sample[2];
-    const char *dev[2] = {"cpu", "cuda"};
-    for (int k = 0; k < 2; k++) {
-        CHECK(vg_set_device(dev[k]) == VG_OK, "set_device %s: %s", dev[k], vg_last_error());
-        vg_status s = vg_trainer_init(&t[k], &c, NULL);
-        CHECK(s == VG_OK, "trainer on %s: %s", dev[k], vg_last_error());
-        if (s != VG_OK) return;
-        float *z = malloc((size_t)c.batch * c.model.z_dim * sizeof *z);
-        vg_trainer_noise(&t[k], 0, z);
-        s = vg_trainer_step_with(&t[k], real, z, &st[k]);
-        CHECK(s == VG_OK, "step on %s: %s", dev[k], vg_last_error());
-        G[k] = params_host(t[k].model.G);
-        D[k] = params_host(t[k].model.D);
-        sample[k] = malloc((size_t)2 * clip * sizeof(float));
-        s = vg_trainer_sample(&t[k], 2, 9, 1, sample[k]);
-        CHECK(s == VG_OK, "sample on %s: %s", dev[k], vg_last_error());
-        free(z);
-    }
-    vg_set_device("cpu");
-    double e_g = rel_norm_err(G[1], G[0], vg_params_numel_all(t[0].model.G));
-    double e_d = rel_norm_err(D[1], D[0], vg_params_numel_all(t[0].model.D));
-    double e_s = rel_norm_err(sample[1], sample[0], 2 * clip);
-    CHECK(fabs(st[1].loss_d - st[0].loss_d) <= 1e-4 * fabs(st[0].loss_d), "loss_d cuda %.8g cpu %.8g", st[1].loss_d,
-          st[0].loss_d);
-    CHECK(fabs(st[1].loss_g - st[0].loss_g) <= 1e-4 * fabs(st[0].loss_g), "loss_g cuda %.8g cpu %.8g", st[1].loss_g,
-          st[0].loss_g);
-    /* Adam's first step moves each weight by about lr sign(g): weights whose
-     * tiny gradient changes sign between backends differ by 2 lr */
-    CHECK(e_g <= 1e-4, "G weights after a step: relative error %.3g", e_g);
-    CHECK(e_d <= 1e-4, "D weights after a step: relative error %.3g", e_d);
-    CHECK(e_s <= 1e-4, "EMA samples after a step: relative error %.3g", e_s);
-    printf("3D-DCGAN step (16x16x8, batch 4): loss_d %.6f / %.6f, loss_g %.6f / %.6f (cpu / cuda); "
-           "weights G %.2e D %.2e, samples %.2e\n",
-           st[0].loss_d, st[1].loss_d, st[0].loss_g, st[1].loss_g, e_g, e_d, e_s);
-    for (int k = 0; k < 2; k++) {
-        vg_trainer_free(&t[k]);
-        free(G[k]);
-        free(D[k]);
-        free(sample[k]);
-    }
+    step_result cpu_fp32 = {0}, gpu_fp32 = {0}, gpu_bf16 = {0};
+    int ok = run_step("cpu", VG_PRECISION_FP32, &c, real, &cpu_fp32);
+    if (ok && run_step("cuda", VG_PRECISION_FP32, &c, real, &gpu_fp32))
+        compare_steps("cuda fp32", &gpu_fp32, &cpu_fp32, 1e-4, 1e-4, 1e-4);
+    if (ok && !gpu->has_bf16)
+        printf("SKIP: bf16 step: this GPU has no bf16 mixed precision (compute capability < 8.0)\n");
+    else if (ok && run_step("cuda", VG_PRECISION_BF16, &c, real, &gpu_bf16))
+        compare_steps("cuda bf16 vs cpu fp32", &gpu_bf16, &cpu_fp32, tol_bf16, tol_bf16, 3e-2);
+    step_result_free(&cpu_fp32);
+    step_result_free(&gpu_fp32);
+    step_result_free(&gpu_bf16);
     free(real);
 }
 
@@ -586,17 +670,21 @@ static void dcgan_step(void) {
 int vg_cuda_conv_descriptors_ok(const struct vg_conv_desc *d) __attribute__((weak));
 
 /* Runs without a GPU: cuDNN accepts the descriptors the backend makes for
- * every convolution case (transposed ones mapped onto the adjoint) and
- * computes the same output size as vidgan's descriptor. */
+ * every convolution case (transposed ones mapped onto the adjoint), float32
+ * and bf16, and computes the same output size as vidgan's descriptor. */
 static void conv_descriptor_checks(void) {
     if (!vg_cuda_conv_descriptors_ok) {
         printf("cuDNN descriptor checks: not linked with the CUDA backend\n");
         return;
     }
-    for (int i = 0; i < N_OF(conv_cases); i++)
-        CHECK(vg_cuda_conv_descriptors_ok(&conv_cases[i]), "conv %d: cuDNN rejects the descriptors or disagrees on the "
+    for (int i = 0; i < N_OF(conv_cases); i++) {
+        struct vg_conv_desc d = conv_cases[i];
+        CHECK(vg_cuda_conv_descriptors_ok(&d), "conv %d: cuDNN rejects the descriptors or disagrees on the output size", i);
+        d.precision = VG_PRECISION_BF16;
+        CHECK(vg_cuda_conv_descriptors_ok(&d), "conv %d bf16: cuDNN rejects the bf16 descriptors or disagrees on the "
               "output size", i);
-    printf("cuDNN descriptor checks: %d convolution cases\n", N_OF(conv_cases));
+    }
+    printf("cuDNN descriptor checks: %d convolution cases, float32 and bf16\n", N_OF(conv_cases));
 }
 
 /* ---- the library's answers about the device, with or without one ---------- */
@@ -606,6 +694,14 @@ static void device_api_checks(int have) {
     vg_status s = vg_ctx_new(&ctx, &(vg_ctx_opts){.device = "cuda"});
     if (have) {
         CHECK(s == VG_OK && ctx, "ctx on cuda: %s", vg_last_error());
+        vg_ctx *bf = NULL;
+        s = vg_ctx_new(&bf, &(vg_ctx_opts){.device = "cuda", .precision = VG_PRECISION_BF16});
+        if (vg_backend_cuda()->has_bf16)
+            CHECK(s == VG_OK && bf && vg_ctx_precision(bf) == VG_PRECISION_BF16, "bf16 ctx on cuda: %s", vg_last_error());
+        else
+            CHECK(s == VG_ERR_UNSUPPORTED && !bf && strstr(vg_last_error(), "compute capability 8.0"),
+                  "bf16 ctx on a GPU without bf16: status %d '%s'", (int)s, vg_last_error());
+        vg_ctx_free(bf);
     } else {
         CHECK(s == VG_ERR_UNSUPPORTED && !ctx, "ctx on cuda without a device: status %d", (int)s);
         CHECK(strncmp(vg_last_error(), "no CUDA device: ", 16) == 0 && strlen(vg_last_error()) > 20,

@@ -93,6 +93,7 @@ int main(int argc, char **argv) {
     char path[600];
     snprintf(path, sizeof path, "%s/a/metrics.jsonl", tmp);
     CHECK(count_lines(path) == 6, "metrics.jsonl has one line per step (%d)", count_lines(path));
+    CHECK(run("grep -c '\"precision\":\"fp32\"' %s | grep -qx 6", path) == 0, "every metrics line records precision fp32");
     snprintf(path, sizeof path, "%s/a/samples/final.gif", tmp);
     CHECK(ffprobe_frames(path) == 8, "sample grid GIF has 8 frames (ffprobe: %d)", ffprobe_frames(path));
 
@@ -141,6 +142,16 @@ int main(int argc, char **argv) {
     CHECK(rc == 2 && output_has("did you mean --steps"), "unknown option suggests the nearest: exit %d", rc);
     rc = run("%s train %s --data nosuch --steps 1 --out %s/c", vidgan, SMALL, tmp);
     CHECK(rc != 0 && output_has("nosuch"), "unknown data set: exit %d", rc);
+    /* bf16 mixed precision is for the GPU only; the precision must be one we have */
+    rc = run("%s train %s --precision bf16 --steps 1 --out %s/p", vidgan, SMALL, tmp);
+    CHECK(rc == 2 && output_has("bf16 mixed precision needs --device cuda"), "train --precision bf16 on the CPU: exit %d",
+          rc);
+    CHECK(!exists("%s/p", tmp), "no run folder made for a refused precision");
+    rc = run("%s train %s --precision fp16 --steps 1 --out %s/p", vidgan, SMALL, tmp);
+    CHECK(rc == 2 && output_has("--precision must be fp32 or bf16, got 'fp16'"), "unknown precision: exit %d", rc);
+    rc = run("%s sample --ckpt %s --precision bf16 -o %s/p.gif", vidgan, a6, tmp);
+    CHECK(rc == 2 && output_has("bf16 mixed precision needs --device cuda") && !exists("%s/p.gif", tmp),
+          "sample --precision bf16 on the CPU: exit %d", rc);
 
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);

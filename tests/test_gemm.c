@@ -19,11 +19,11 @@ static float frand(void) {
 static void test_by_hand(void) {
     /* [1 2; 3 4] [5 6; 7 8] = [19 22; 43 50]; then 2*AB + 1*C with C = 1 */
     float A[4] = {1, 2, 3, 4}, B[4] = {5, 6, 7, 8}, C[4] = {1, 1, 1, 1};
-    struct vg_gemm_desc d = {0, 0, 2, 2, 2, 2, 2, 2, 1, 0, 0, 0, 2.0, 1.0};
+    struct vg_gemm_desc d = {0, 0, 2, 2, 2, 2, 2, 2, 1, 0, 0, 0, 2.0, 1.0, VG_PRECISION_FP32};
     vg_cpu_gemm_reference(C, A, B, &d);
     CHECK(C[0] == 39 && C[1] == 45 && C[2] == 87 && C[3] == 101, "reference: %g %g %g %g", C[0], C[1], C[2], C[3]);
     /* A^T B: [1 3; 2 4] [5 6; 7 8] = [26 30; 38 44] */
-    struct vg_gemm_desc t = {1, 0, 2, 2, 2, 2, 2, 2, 1, 0, 0, 0, 1.0, 0.0};
+    struct vg_gemm_desc t = {1, 0, 2, 2, 2, 2, 2, 2, 1, 0, 0, 0, 1.0, 0.0, VG_PRECISION_FP32};
     float D[4] = {NAN, NAN, NAN, NAN};
     vg_cpu_gemm_reference(D, A, B, &t);
     CHECK(D[0] == 26 && D[1] == 30 && D[2] == 38 && D[3] == 44, "reference A^T B: %g %g %g %g", D[0], D[1], D[2], D[3]);
@@ -37,7 +37,7 @@ static void test_case(int ta, int tb, int64_t M, int64_t N, int64_t K, int64_t p
     int64_t rows_a = ta ? K : M, rows_b = tb ? N : K;
     d.batch = batch;
     d.stride_a = rows_a * d.lda + 3, d.stride_b = rows_b * d.ldb + 5, d.stride_c = M * d.ldc + 7;
-    d.alpha = alpha, d.beta = beta;
+    d.alpha = alpha, d.beta = beta, d.precision = VG_PRECISION_FP32;
     int64_t na = batch * d.stride_a, nb = batch * d.stride_b, nc = batch * d.stride_c;
     float *A = malloc(sizeof(float) * (size_t)(na + 1)), *B = malloc(sizeof(float) * (size_t)(nb + 1));
     float *C0 = malloc(sizeof(float) * (size_t)(nc + 1)), *C = malloc(sizeof(float) * (size_t)(nc + 1));

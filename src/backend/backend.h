@@ -13,6 +13,13 @@
  * A NULL entry in the table means the backend does not support that kernel;
  * the ops layer then fails with a message naming the op and the backend.
  *
+ * Precision: the gemm and convolution descriptors carry the context's
+ * vg_precision. A backend with has_bf16 runs VG_PRECISION_BF16 on bfloat16
+ * copies of the operands with float32 accumulation; pointers, results and
+ * the accumulate convention stay float32 either way. The ops layer never
+ * hands BF16 to a backend without has_bf16 (vg_ctx_new refuses), which
+ * would compute in float32 regardless.
+ *
  * Dimension letters: N batch, C channels, T frames, H height, W width,
  * K kernel, S stride, P padding. 2-D ops use the 3-D descriptors with T = 1. */
 #ifndef VG_BACKEND_H
@@ -86,6 +93,7 @@ struct vg_gemm_desc {
     int64_t lda, ldb, ldc;
     int64_t batch, stride_a, stride_b, stride_c;
     double alpha, beta;
+    vg_precision precision;
 };
 
 /* ---- convolution ------------------------------------------------------ */
@@ -101,6 +109,7 @@ struct vg_conv_desc {
     int64_t in[3], out[3];
     int k[3], s[3], p[3], op[3];
     int transposed;
+    vg_precision precision;
 };
 
 /* ---- normalisation ---------------------------------------------------- */
@@ -167,6 +176,7 @@ struct vg_adam_desc {
 typedef struct vg_backend vg_backend;
 struct vg_backend {
     const char *name;
+    int has_bf16; /* gemm and conv_* honour VG_PRECISION_BF16 (see the top) */
 
     /* memory (device memory for an accelerator backend) */
     void *(*alloc)(size_t bytes); /* 64-byte aligned; NULL on failure */

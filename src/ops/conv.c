@@ -41,7 +41,8 @@ static vg_tensor *conv(vg_ctx *ctx, const char *op, vg_tensor *x, vg_tensor *w, 
     conv_saved *sv = vg_op_saved(ctx, op, sizeof *sv);
     if (!sv) return NULL;
     struct vg_conv_desc *d = &sv->d;
-    *d = (struct vg_conv_desc){.N = x->shape[0], .C_in = c_in, .C_out = c_out, .transposed = transposed};
+    *d = (struct vg_conv_desc){.N = x->shape[0], .C_in = c_in, .C_out = c_out, .transposed = transposed,
+                                .precision = ctx->precision};
     int64_t out_shape[5] = {x->shape[0], c_out};
     for (int i = 0; i < 3; i++) {
         int j = i - (3 - spatial); /* index into the op's spatial arguments; < 0 is the T axis of a 2-D conv */

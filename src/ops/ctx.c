@@ -10,14 +10,35 @@
 static void *host_alloc(size_t bytes) { return aligned_alloc(64, (bytes + 63) & ~(size_t)63); }
 static void host_release(void *p) { free(p); }
 
+const char *vg_precision_name(vg_precision p) {
+    return p == VG_PRECISION_FP32 ? "fp32" : p == VG_PRECISION_BF16 ? "bf16" : NULL;
+}
+
+int vg_precision_parse(const char *name, vg_precision *out) {
+    for (int p = 0; name && p < VG_PRECISION_COUNT; p++)
+        if (strcmp(name, vg_precision_name((vg_precision)p)) == 0) {
+            *out = (vg_precision)p;
+            return 1;
+        }
+    return 0;
+}
+
 vg_status vg_ctx_new(vg_ctx **out, const vg_ctx_opts *opts) {
     *out = NULL;
     const char *device = (opts && opts->device) ? opts->device : vg_get_device();
+    const vg_precision precision = opts ? opts->precision : VG_PRECISION_FP32;
+    if ((int)precision < 0 || precision >= VG_PRECISION_COUNT)
+        return vg_fail(VG_ERR_INVALID, "context: unknown precision %d (have: fp32, bf16)", (int)precision);
     const vg_backend *be = vg_backend_by_name(device);
     if (!be) return strcmp(device, "cuda") == 0 ? VG_ERR_UNSUPPORTED : VG_ERR_INVALID; /* message set */
+    if (precision == VG_PRECISION_BF16 && !be->has_bf16)
+        return vg_fail(VG_ERR_UNSUPPORTED,
+                       "bf16 mixed precision needs the CUDA backend on a GPU of compute capability 8.0 or newer; "
+                       "device '%s' computes in float32 only", be->name);
     vg_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return vg_fail(VG_ERR_NOMEM, "out of memory creating a context");
     ctx->be = be;
+    ctx->precision = precision;
     vg_arena_init(&ctx->host, host_alloc, host_release, (size_t)1 << 18);
     vg_arena_init(&ctx->device, be->alloc, be->release, opts ? opts->arena_bytes : 0);
     ctx->grad_enabled = 1;
@@ -67,6 +88,8 @@ static vg_status poll_backend(vg_ctx *ctx) {
     if (s != VG_OK && ctx->status == VG_OK) ctx->status = s;
     return s;
 }
+
+vg_precision vg_ctx_precision(const vg_ctx *ctx) { return ctx->precision; }
 
 vg_status vg_ctx_status(const vg_ctx *ctx) {
     poll_backend((vg_ctx *)ctx);

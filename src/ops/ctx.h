@@ -16,6 +16,7 @@ struct vg_ctx {
     vg_tensor **tape;
     int64_t tape_len, tape_cap;
     int grad_enabled;
+    vg_precision precision; /* of its convolutions and GEMMs (into their descriptors) */
     vg_status status;
     /* gradient buffers free for reuse during a backward pass */
     struct vg_free_grad {

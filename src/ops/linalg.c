@@ -14,7 +14,7 @@ static void gemm(vg_ctx *ctx, vg_real *C, const vg_real *A, const vg_real *B, in
         .trans_a = ta, .trans_b = tb, .M = M, .N = N, .K = K,
         .lda = ta ? M : K, .ldb = tb ? K : N, .ldc = N,
         .batch = batch, .stride_a = sa, .stride_b = sb, .stride_c = M * N,
-        .alpha = 1.0, .beta = beta,
+        .alpha = 1.0, .beta = beta, .precision = ctx->precision,
     };
     if (M > 0 && N > 0 && batch > 0) ctx->be->gemm(C, A, B, &d);
 }

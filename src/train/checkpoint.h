@@ -55,7 +55,8 @@ vg_status vg_ckpt_load(vg_trainer *t, const char *path);
 /* The training configuration stored in path, and (when data_json is not
  * NULL) a malloc'd copy of its data JSON ("null" if none was given); enough
  * to rebuild a trainer from a checkpoint alone. *step (may be NULL)
- * receives the iterations completed. */
+ * receives the iterations completed. Its precision is FP32: the compute
+ * precision is not stored (the weights are float32 either way). */
 vg_status vg_ckpt_read_config(const char *path, vg_train_config *out, char **data_json, int64_t *step);
 
 /* Which generator weights vg_ckpt_load_generator uses. */

@@ -45,7 +45,7 @@ vg_status vg_trainer_init(vg_trainer *t, const vg_train_config *cfg, const vg_da
                            "trainer: data set '%s' gives clips (C %d, T %d, %dx%d) but the model makes (C %d, T %d, %dx%d)",
                            d->source, d->channels, d->frames, d->height, d->width, m->channels, m->frames, m->size, m->size);
     }
-    if ((st = vg_ctx_new(&t->ctx, NULL)) != VG_OK) return st;
+    if ((st = vg_ctx_new(&t->ctx, &(vg_ctx_opts){.precision = cfg->precision})) != VG_OK) return st;
     if ((st = vg_dcgan3d_init(&t->model, t->ctx, &cfg->model, cfg->seed)) != VG_OK) goto fail;
     if ((st = vg_adam_init(&t->opt_g, t->model.G, cfg->lr_g, cfg->beta1, cfg->beta2, cfg->eps, 0)) != VG_OK) goto fail;
     if ((st = vg_adam_init(&t->opt_d, t->model.D, cfg->lr_d, cfg->beta1, cfg->beta2, cfg->eps, 0)) != VG_OK) goto fail;

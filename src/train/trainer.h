@@ -22,6 +22,9 @@ typedef struct vg_train_config {
     double beta1, beta2, eps;
     double ema_decay;   /* 0: no EMA; else e.g. 0.999 */
     uint64_t seed;      /* weights, noise and clip order */
+    vg_precision precision; /* of the step's convolutions and GEMMs (default FP32;
+                               BF16 needs CUDA); not part of a checkpoint: a run
+                               may resume in the other precision */
 } vg_train_config;
 
 /* Fills the usual DCGAN defaults: batch 16, Adam 2e-4 (0.5, 0.999),

@@ -49,7 +49,7 @@ static vg_status write_video(const char *path, int kind, const vg_frames *f, dou
 }
 
 int cmd_sample(int argc, char **argv) {
-    const char *ckpt = NULL, *out = "samples.gif", *device = "cpu";
+    const char *ckpt = NULL, *out = "samples.gif", *device = "cpu", *precision = "fp32";
     int n = 16, seed = 7, grid = 0, interp = 0, no_ema = 0, threads = 0;
     double fps = 8;
     const cli_option opts[] = {
@@ -63,6 +63,7 @@ int cmd_sample(int argc, char **argv) {
         {"no-ema", OPT_FLAG, &no_ema, "use the live generator weights instead of their moving average"},
         {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
         {"device", OPT_STRING, &device, "compute device: cpu, cuda, or auto (cuda when a GPU answers, else cpu)"},
+        {"precision", OPT_STRING, &precision, "fp32, or bf16: the generator's convolutions with bf16 operands (--device cuda)"},
     };
     const char *pos[1];
     int npos;
@@ -80,6 +81,8 @@ int cmd_sample(int argc, char **argv) {
     }
     vg_set_threads(threads);
     if ((rc = cli_use_device(device)) != 0) return rc;
+    vg_precision prec;
+    if ((rc = cli_use_precision(precision, &prec)) != 0) return rc;
     const int kind = has_suffix(out, ".gif") ? OUT_GIF : has_suffix(out, ".mp4") ? OUT_MP4 : OUT_PNG;
     if (kind == OUT_PNG && strrchr(out, '.') && strrchr(out, '.') > strrchr(out, '/') && !has_suffix(out, "/")) {
         fprintf(stderr, "vidgan: %s: unknown output type (use NAME.gif, NAME.mp4, or a folder for PNG frames)\n", out);
@@ -94,7 +97,7 @@ int cmd_sample(int argc, char **argv) {
     int exit_code = 1;
     float *z = NULL, *videos = NULL;
     vg_frames frames = {0};
-    if (vg_ctx_new(&ctx, NULL) != VG_OK ||
+    if (vg_ctx_new(&ctx, &(vg_ctx_opts){.precision = prec}) != VG_OK ||
         vg_ckpt_load_generator(ckpt, no_ema ? VG_CKPT_WEIGHTS_LIVE : VG_CKPT_WEIGHTS_DEFAULT, ctx, &model, &cfg,
                                NULL) != VG_OK) {
         fprintf(stderr, "vidgan: %s\n", vg_last_error());

@@ -121,7 +121,7 @@ int cmd_train(int argc, char **argv) {
     vg_train_config_default(&cfg);
     cli_data d = CLI_DATA_DEFAULTS;
     const char *out = NULL, *loss = "nonsat", *resume = NULL;
-    const char *device = "cpu";
+    const char *device = "cpu", *precision = "fp32";
     int size = 32, frames = 16, channels = 0, steps = 2000, threads = 0, sample_every = 250, ckpt_every = 500;
     int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1;
     int prefetch = 2, data_workers = 1;
@@ -152,6 +152,7 @@ int cmd_train(int argc, char **argv) {
         {"seed", OPT_INT, &seed, "seed of weights, noise and data"},
         {"threads", OPT_INT, &threads, "CPU threads (0: VIDGAN_THREADS or all cores)"},
         {"device", OPT_STRING, &device, "compute device: cpu, cuda, or auto (cuda when a GPU answers, else cpu)"},
+        {"precision", OPT_STRING, &precision, "fp32, or bf16: mixed precision convolutions and GEMMs (bf16 operands, float32 weights and accumulation; --device cuda)"},
         {"out", OPT_STRING, &out, "run folder (default: runs/<data>-<size>x<frames>)"},
         {"resume", OPT_STRING, &resume, "checkpoint to resume from, or 'auto' for the newest valid one in --out"},
         {"sample-every", OPT_INT, &sample_every, "write a sample grid GIF every N steps (0: only at the end)"},
@@ -175,6 +176,8 @@ int cmd_train(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : 2;
     vg_set_threads(threads);
     if ((rc = cli_use_device(device)) != 0) return rc;
+    vg_precision prec;
+    if ((rc = cli_use_precision(precision, &prec)) != 0) return rc;
     vg_dataset_spec spec = {.frames = frames, .size = size, .channels = channels, .seed = (uint64_t)seed};
     if ((rc = cli_data_spec(&d, &spec)) != 0) return rc;
     const char *data = d.data;
@@ -183,6 +186,7 @@ int cmd_train(int argc, char **argv) {
         return 2;
     }
     cfg.seed = (uint64_t)seed;
+    cfg.precision = prec;
     char default_out[512];
     if (!out) { /* runs/<data set name, or the folder's last component>-<size>x<frames> */
         char name[256];
@@ -220,6 +224,7 @@ int cmd_train(int argc, char **argv) {
                 return 1;
             }
             fprintf(stderr, "resuming from %s (its model, loss and optimiser settings apply)\n", resume_path);
+            cfg.precision = prec; /* not stored in checkpoints: this run's choice */
         } else {
             fprintf(stderr, "no checkpoint in %s yet: starting a new run\n", out);
         }
@@ -284,9 +289,9 @@ int cmd_train(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/samples", out);
     make_dirs(path);
     install_signals();
-    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d) on %s, batch %d, loss %s, %s, %d threads -> %s\n",
+    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d) on %s, batch %d, loss %s, %s %s, %d threads -> %s\n",
             cfg.model.size, cfg.model.size, cfg.model.frames, cfg.model.channels, spec.source, cfg.batch,
-            vg_gan_loss_name(cfg.loss), vg_get_device(), vg_get_threads(), out);
+            vg_gan_loss_name(cfg.loss), vg_get_device(), vg_precision_name(cfg.precision), vg_get_threads(), out);
     progress bar;
     progress_init(&bar, t.step, steps, log_every);
     cli_data_describe(stderr, &spec);
@@ -310,10 +315,10 @@ int cmd_train(int argc, char **argv) {
         fprintf(log,
                 "{\"step\":%lld,\"loss_d\":%.6g,\"loss_g\":%.6g,\"d_real\":%.6g,\"d_fake\":%.6g,\"skipped_d\":%d,"
                 "\"skipped_g\":%d,\"skipped_total\":%lld,\"time\":%.3f,\"it_per_s\":%.4g,\"step_s\":%.4f,"
-                "\"data_s\":%.4f,\"data_frac\":%.4f}\n",
+                "\"data_s\":%.4f,\"data_frac\":%.4f,\"precision\":\"%s\"}\n",
                 (long long)t.step, s.loss_d, s.loss_g, s.d_real, s.d_fake, s.skipped_d, s.skipped_g,
                 (long long)t.skipped, now_seconds() - bar.t_start, progress_rate(&bar, t.step), step_s, t.data_seconds,
-                step_s > 0 ? t.data_seconds / step_s : 0.0);
+                step_s > 0 ? t.data_seconds / step_s : 0.0, vg_precision_name(cfg.precision));
         progress_update(&bar, t.step, s.loss_d, s.loss_g, s.d_real, s.d_fake, t.skipped);
         bad_in_row = (s.skipped_d || s.skipped_g) ? bad_in_row + 1 : 0;
         if (max_bad > 0 && bad_in_row >= max_bad) {

@@ -153,3 +153,15 @@ int cli_use_device(const char *device) {
     }
     return 0;
 }
+
+int cli_use_precision(const char *precision, vg_precision *out) {
+    if (!vg_precision_parse(precision, out)) {
+        fprintf(stderr, "vidgan: --precision must be fp32 or bf16, got '%s'\n", precision);
+        return 2;
+    }
+    if (*out == VG_PRECISION_BF16 && strcmp(vg_get_device(), "cuda") != 0) {
+        fprintf(stderr, "vidgan: bf16 mixed precision needs --device cuda (computing on the %s)\n", vg_get_device());
+        return 2;
+    }
+    return 0;
+}

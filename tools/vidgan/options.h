@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include "vidgan.h"
+
 typedef enum { OPT_INT, OPT_DOUBLE, OPT_STRING, OPT_FLAG } opt_kind;
 
 typedef struct cli_option {
@@ -26,5 +28,10 @@ void cli_print_help(const cli_option *opts, int nopts, const char *usage, FILE *
  * "auto" (cuda when a GPU answers, else a note and the CPU). Makes it the
  * library's default device; returns 0, or the exit status to give. */
 int cli_use_device(const char *device);
+
+/* --precision: "fp32" or "bf16" into *out, after cli_use_device (bf16 needs
+ * the device to be cuda: "bf16 mixed precision needs --device cuda"
+ * otherwise). Returns 0, or the exit status to give (2). */
+int cli_use_precision(const char *precision, vg_precision *out);
 
 #endif

@@ -21,7 +21,16 @@
  * workspace preallocated at start-up, so no convolution allocates memory.
  * FP32 math (CUDNN_FMA_MATH) unless VIDGAN_CUDA_TF32=1; with
  * VIDGAN_CUDA_DETERMINISTIC=1 only deterministic algorithms are taken.
- * 2-D cases (T = 1 throughout) use 4-D descriptors. */
+ * 2-D cases (T = 1 throughout) use 4-D descriptors.
+ *
+ * bf16 mixed precision (d->precision == VG_PRECISION_BF16, its own plans):
+ * x, y and the filter are CUDNN_DATA_BFLOAT16 descriptors with a
+ * CUDNN_DATA_FLOAT convolution (float32 accumulation, tensor-core
+ * algorithms allowed). cuDNN's legacy calls take one data type for all
+ * three tensors, so the float32 operands are cast into the bf16 scratch
+ * (bf16.cu), the result goes to a bf16 scratch part with beta = 0, and a
+ * cast writes it to the float32 output (forward) or adds it to the float32
+ * gradient (backward: the += convention, accumulated in float32). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +51,16 @@ typedef struct conv_plan {
     cudnnConvolutionBwdDataAlgo_t data_algo;
     cudnnConvolutionBwdFilterAlgo_t filter_algo;
     size_t ws[PASS_COUNT];
+    int64_t nx, ny, nw; /* elements of x, y and the filter (bf16 operand copies) */
     struct conv_plan *next;
 } conv_plan;
 
 static conv_plan *plans;
 
 static int key_equal(const struct vg_conv_desc *a, const struct vg_conv_desc *b) {
-    if (a->N != b->N || a->C_in != b->C_in || a->C_out != b->C_out || a->transposed != b->transposed) return 0;
+    if (a->N != b->N || a->C_in != b->C_in || a->C_out != b->C_out || a->transposed != b->transposed ||
+        a->precision != b->precision)
+        return 0;
     for (int i = 0; i < 3; i++)
         if (a->in[i] != b->in[i] || a->out[i] != b->out[i] || a->k[i] != b->k[i] || a->s[i] != b->s[i] ||
             a->p[i] != b->p[i] || a->op[i] != b->op[i])
@@ -62,13 +74,14 @@ static int want_deterministic(void) {
 }
 
 /* Takes the first heuristic result that succeeded, fits the workspace, is
- * FP32 unless TF32 is allowed, and is deterministic when asked. */
+ * FP32 unless TF32 is allowed or the data is bf16 (tensor cores are the
+ * point there), and is deterministic when asked. */
 template <typename Perf>
-static int pick(const Perf *perf, int n, size_t *ws, int *index) {
+static int pick(const Perf *perf, int n, int bf16, size_t *ws, int *index) {
     int det = want_deterministic();
     for (int i = 0; i < n; i++) {
         if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > vg_cuda.workspace_bytes) continue;
-        if (!vg_cuda.tf32 && (perf[i].mathType == CUDNN_TENSOR_OP_MATH ||
+        if (!bf16 && !vg_cuda.tf32 && (perf[i].mathType == CUDNN_TENSOR_OP_MATH ||
                               perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
             continue;
         if (det && perf[i].determinism != CUDNN_DETERMINISTIC) continue;
@@ -106,11 +119,21 @@ static int plan_dims(const struct vg_conv_desc *d, int *nd, int xd[5], int yd[5]
     return 1;
 }
 
-static int set_tensor(cudnnTensorDescriptor_t t, int nd, const int *dims) {
+static cudnnDataType_t data_type(const struct vg_conv_desc *d) {
+    return d->precision == VG_PRECISION_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+}
+
+static int set_tensor(cudnnTensorDescriptor_t t, cudnnDataType_t type, int nd, const int *dims) {
     int stride[5];
     stride[nd - 1] = 1;
     for (int i = nd - 2; i >= 0; i--) stride[i] = stride[i + 1] * dims[i + 1];
-    return CUDNN_OK(cudnnSetTensorNdDescriptor(t, CUDNN_DATA_FLOAT, nd, dims, stride));
+    return CUDNN_OK(cudnnSetTensorNdDescriptor(t, type, nd, dims, stride));
+}
+
+static int64_t prod_dims(int nd, const int *dims) {
+    int64_t n = 1;
+    for (int i = 0; i < nd; i++) n *= dims[i];
+    return n;
 }
 
 static int plan_make(conv_plan *p, const struct vg_conv_desc *d) {
@@ -123,10 +146,15 @@ static int plan_make(conv_plan *p, const struct vg_conv_desc *d) {
     if (!CUDNN_OK(cudnnCreateTensorDescriptor(&p->x)) || !CUDNN_OK(cudnnCreateTensorDescriptor(&p->y)) ||
         !CUDNN_OK(cudnnCreateFilterDescriptor(&p->w)))
         return 0;
-    if (!set_tensor(p->x, nd, xd) || !set_tensor(p->y, nd, yd) ||
-        !CUDNN_OK(cudnnSetFilterNdDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, nd, wd)))
+    const int bf16 = d->precision == VG_PRECISION_BF16;
+    const cudnnDataType_t type = data_type(d);
+    if (!set_tensor(p->x, type, nd, xd) || !set_tensor(p->y, type, nd, yd) ||
+        !CUDNN_OK(cudnnSetFilterNdDescriptor(p->w, type, CUDNN_TENSOR_NCHW, nd, wd)))
         return 0;
-    const cudnnMathType_t math = vg_cuda.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    p->nx = prod_dims(nd, xd);
+    p->ny = prod_dims(nd, yd);
+    p->nw = prod_dims(nd, wd);
+    const cudnnMathType_t math = bf16 ? CUDNN_TENSOR_OP_MATH : vg_cuda.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
     for (int q = 0; q < PASS_COUNT; q++) {
         if (!CUDNN_OK(cudnnCreateConvolutionDescriptor(&p->conv[q])) ||
             !CUDNN_OK(cudnnSetConvolutionNdDescriptor(p->conv[q], nd - 2, pad, str, dil, CUDNN_CROSS_CORRELATION,
@@ -148,7 +176,7 @@ static int plan_make(conv_plan *p, const struct vg_conv_desc *d) {
     if (!CUDNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(vg_cuda.cudnn, p->x, p->w, p->conv[PASS_FWD], p->y,
                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, fp)))
         return 0;
-    if (!pick(fp, n, &p->ws[PASS_FWD], &idx)) goto none;
+    if (!pick(fp, n, bf16, &p->ws[PASS_FWD], &idx)) goto none;
     p->fwd_algo = fp[idx].algo;
     if (!CUDNN_OK(cudnnSetConvolutionMathType(p->conv[PASS_FWD], fp[idx].mathType))) return 0;
 
@@ -156,7 +184,7 @@ static int plan_make(conv_plan *p, const struct vg_conv_desc *d) {
     if (!CUDNN_OK(cudnnGetConvolutionBackwardDataAlgorithm_v7(vg_cuda.cudnn, p->w, p->y, p->conv[PASS_BWD_DATA], p->x,
                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, dp)))
         return 0;
-    if (!pick(dp, n, &p->ws[PASS_BWD_DATA], &idx)) goto none;
+    if (!pick(dp, n, bf16, &p->ws[PASS_BWD_DATA], &idx)) goto none;
     p->data_algo = dp[idx].algo;
     if (!CUDNN_OK(cudnnSetConvolutionMathType(p->conv[PASS_BWD_DATA], dp[idx].mathType))) return 0;
 
@@ -164,7 +192,7 @@ static int plan_make(conv_plan *p, const struct vg_conv_desc *d) {
     if (!CUDNN_OK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(vg_cuda.cudnn, p->x, p->y, p->conv[PASS_BWD_FILTER],
                                                                  p->w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, wp)))
         return 0;
-    if (!pick(wp, n, &p->ws[PASS_BWD_FILTER], &idx)) goto none;
+    if (!pick(wp, n, bf16, &p->ws[PASS_BWD_FILTER], &idx)) goto none;
     p->filter_algo = wp[idx].algo;
     if (!CUDNN_OK(cudnnSetConvolutionMathType(p->conv[PASS_BWD_FILTER], wp[idx].mathType))) return 0;
 
@@ -182,9 +210,10 @@ static int plan_make(conv_plan *p, const struct vg_conv_desc *d) {
     return 1;
 none:
     vg_cuda_fail(VG_ERR_UNSUPPORTED,
-                 "cudnn: no convolution algorithm for %s (N %lld, C %lld -> %lld, in %lldx%lldx%lld, k %dx%dx%d) fits "
-                 "the %zu MiB workspace%s (VIDGAN_CUDA_WORKSPACE_MB)",
-                 d->transposed ? "a transposed convolution" : "a convolution", (long long)d->N, (long long)d->C_in,
+                 "cudnn: no %sconvolution algorithm for %s (N %lld, C %lld -> %lld, in %lldx%lldx%lld, k %dx%dx%d) "
+                 "fits the %zu MiB workspace%s (VIDGAN_CUDA_WORKSPACE_MB)",
+                 bf16 ? "bf16 " : "", d->transposed ? "a transposed convolution" : "a convolution", (long long)d->N,
+                 (long long)d->C_in,
                  (long long)d->C_out, (long long)d->in[0], (long long)d->in[1], (long long)d->in[2], d->k[0], d->k[1],
                  d->k[2], vg_cuda.workspace_bytes >> 20, want_deterministic() ? " deterministically" : "");
     return 0;
@@ -212,8 +241,9 @@ static conv_plan *plan_for(const struct vg_conv_desc *d) {
 }
 
 /* Host-only check, no device needed: d's x, filter and convolution
- * descriptors are accepted by cuDNN and its own output size is d's y. The
- * parity test runs it on every convolution case even without a GPU. */
+ * descriptors (bf16 ones for d->precision BF16) are accepted by cuDNN and
+ * its own output size is d's y. The parity test runs it on every
+ * convolution case even without a GPU. */
 extern "C" int vg_cuda_conv_descriptors_ok(const struct vg_conv_desc *d) {
     int nd, xd[5], yd[5], wd[5], pad[3], str[3], dil[3], got[5];
     if (!plan_dims(d, &nd, xd, yd, wd, pad, str, dil)) return 0;
@@ -221,8 +251,8 @@ extern "C" int vg_cuda_conv_descriptors_ok(const struct vg_conv_desc *d) {
     cudnnFilterDescriptor_t w = NULL;
     cudnnConvolutionDescriptor_t conv = NULL;
     int ok = CUDNN_OK(cudnnCreateTensorDescriptor(&x)) && CUDNN_OK(cudnnCreateFilterDescriptor(&w)) &&
-             CUDNN_OK(cudnnCreateConvolutionDescriptor(&conv)) && set_tensor(x, nd, xd) &&
-             CUDNN_OK(cudnnSetFilterNdDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, nd, wd)) &&
+             CUDNN_OK(cudnnCreateConvolutionDescriptor(&conv)) && set_tensor(x, data_type(d), nd, xd) &&
+             CUDNN_OK(cudnnSetFilterNdDescriptor(w, data_type(d), CUDNN_TENSOR_NCHW, nd, wd)) &&
              CUDNN_OK(cudnnSetConvolutionNdDescriptor(conv, nd - 2, pad, str, dil, CUDNN_CROSS_CORRELATION,
                                                       CUDNN_DATA_FLOAT)) &&
              CUDNN_OK(cudnnGetConvolutionNdForwardOutputDim(conv, x, w, nd, got));
@@ -261,6 +291,79 @@ __global__ void bias_grad_kernel(float *dbias, const float *dout, int64_t N, int
 
 static int64_t prod3(const int64_t *v) { return v[0] * v[1] * v[2]; }
 
+/* ---- bf16 mixed precision ------------------------------------------------------ */
+
+/* The plan's bf16 copies in the scratch: x, y, the filter, and the result
+ * of a pass (as large as the largest of the three). */
+typedef struct bf16_parts {
+    uint16_t *x, *y, *w, *o;
+} bf16_parts;
+
+static int bf16_parts_for(const conv_plan *p, bf16_parts *b) {
+    const int64_t big = p->nx > p->ny ? (p->nx > p->nw ? p->nx : p->nw) : (p->ny > p->nw ? p->ny : p->nw);
+    const size_t px = vg_cuda_bf16_part(p->nx), py = vg_cuda_bf16_part(p->ny), pw = vg_cuda_bf16_part(p->nw);
+    char *s = (char *)vg_cuda_bf16_scratch(px + py + pw + vg_cuda_bf16_part(big));
+    if (!s) return 0;
+    b->x = (uint16_t *)s;
+    b->y = (uint16_t *)(s + px);
+    b->w = (uint16_t *)(s + px + py);
+    b->o = (uint16_t *)(s + px + py + pw);
+    return 1;
+}
+
+/* out = conv(inp, weight) with bf16 operands: a convolution's y from x, a
+ * transposed one's x from y (the adjoint). */
+static void conv_forward_bf16(const conv_plan *p, float *out, const float *inp, const float *weight,
+                              const struct vg_conv_desc *d) {
+    bf16_parts b;
+    if (!bf16_parts_for(p, &b)) return;
+    const float one = 1.0f, zero = 0.0f;
+    vg_cuda_to_bf16(b.w, weight, p->nw);
+    if (d->transposed) {
+        vg_cuda_to_bf16(b.y, inp, p->ny);
+        if (CUDNN_OK(cudnnConvolutionBackwardData(vg_cuda.cudnn, &one, p->w, b.w, p->y, b.y, p->conv[PASS_BWD_DATA],
+                                                  p->data_algo, vg_cuda.workspace, p->ws[PASS_BWD_DATA], &zero, p->x,
+                                                  b.o)))
+            vg_cuda_from_bf16(out, b.o, p->nx, 0);
+    } else {
+        vg_cuda_to_bf16(b.x, inp, p->nx);
+        if (CUDNN_OK(cudnnConvolutionForward(vg_cuda.cudnn, &one, p->x, b.x, p->w, b.w, p->conv[PASS_FWD], p->fwd_algo,
+                                             vg_cuda.workspace, p->ws[PASS_FWD], &zero, p->y, b.o)))
+            vg_cuda_from_bf16(out, b.o, p->ny, 0);
+    }
+}
+
+/* dinp += and dweight += with bf16 operands. The cross-correlation's x is
+ * inp for a convolution and dout for a transposed one, its y (or dy) the
+ * other; each is cast once, and only when a pass reads it. */
+static void conv_backward_bf16(const conv_plan *p, float *dinp, float *dweight, const float *dout, const float *inp,
+                               const float *weight, const struct vg_conv_desc *d) {
+    bf16_parts b;
+    if (!bf16_parts_for(p, &b)) return;
+    const float one = 1.0f, zero = 0.0f;
+    const float *x = d->transposed ? dout : inp, *y = d->transposed ? inp : dout;
+    if (dweight || (dinp && d->transposed)) vg_cuda_to_bf16(b.x, x, p->nx);
+    if (dweight || (dinp && !d->transposed)) vg_cuda_to_bf16(b.y, y, p->ny);
+    if (dinp) {
+        vg_cuda_to_bf16(b.w, weight, p->nw);
+        if (d->transposed) { /* dinp (y) += conv(dout (x), weight) */
+            if (CUDNN_OK(cudnnConvolutionForward(vg_cuda.cudnn, &one, p->x, b.x, p->w, b.w, p->conv[PASS_FWD],
+                                                 p->fwd_algo, vg_cuda.workspace, p->ws[PASS_FWD], &zero, p->y, b.o)))
+                vg_cuda_from_bf16(dinp, b.o, p->ny, 1);
+        } else { /* dinp (x) += adjoint(dout (y)) */
+            if (CUDNN_OK(cudnnConvolutionBackwardData(vg_cuda.cudnn, &one, p->w, b.w, p->y, b.y,
+                                                      p->conv[PASS_BWD_DATA], p->data_algo, vg_cuda.workspace,
+                                                      p->ws[PASS_BWD_DATA], &zero, p->x, b.o)))
+                vg_cuda_from_bf16(dinp, b.o, p->nx, 1);
+        }
+    }
+    if (dweight &&
+        CUDNN_OK(cudnnConvolutionBackwardFilter(vg_cuda.cudnn, &one, p->x, b.x, p->y, b.y, p->conv[PASS_BWD_FILTER],
+                                                p->filter_algo, vg_cuda.workspace, p->ws[PASS_BWD_FILTER], &zero, p->w,
+                                                b.o)))
+        vg_cuda_from_bf16(dweight, b.o, p->nw, 1);
+}
+
 /* ---- the table's entries ------------------------------------------------------ */
 
 static void conv_forward(vg_real *out, const vg_real *inp, const vg_real *weight, const vg_real *bias,
@@ -270,7 +373,9 @@ static void conv_forward(vg_real *out, const vg_real *inp, const vg_real *weight
     conv_plan *p = plan_for(d);
     if (!p) return;
     const float one = 1.0f, zero = 0.0f;
-    if (d->transposed)
+    if (d->precision == VG_PRECISION_BF16)
+        conv_forward_bf16(p, out, inp, weight, d);
+    else if (d->transposed)
         CUDNN_OK(cudnnConvolutionBackwardData(vg_cuda.cudnn, &one, p->w, weight, p->y, inp, p->conv[PASS_BWD_DATA],
                                               p->data_algo, vg_cuda.workspace, p->ws[PASS_BWD_DATA], &zero, p->x, out));
     else
@@ -293,6 +398,10 @@ static void conv_backward(vg_real *dinp, vg_real *dweight, vg_real *dbias, const
     if (!dinp && !dweight) return;
     conv_plan *p = plan_for(d);
     if (!p) return;
+    if (d->precision == VG_PRECISION_BF16) {
+        conv_backward_bf16(p, dinp, dweight, dout, inp, weight, d);
+        return;
+    }
     const float one = 1.0f;
     if (dinp) {
         if (d->transposed) /* dinp (y) += conv(dout (x), weight) */

@@ -13,7 +13,9 @@
  * Memory: nothing here calls cudaMalloc while a step runs. Tensors come from
  * the context's arena (be->alloc, grown only in a first step, as on the CPU);
  * the cuDNN and cuBLAS workspaces and the small device scratch (the
- * non-finite counter) are allocated once when the backend starts. */
+ * non-finite counter) are allocated once when the backend starts; the bf16
+ * operand scratch (bf16.cu) is grow-only and reaches its size in the first
+ * step. */
 #ifndef VG_CUDA_H
 #define VG_CUDA_H
 
@@ -51,6 +53,7 @@ typedef struct vg_cuda_state {
     void *cublas_workspace;  /* cuBLAS scratch (32 MiB), set on the handle so it never allocates its own */
     unsigned long long *counter; /* one device word for count_nonfinite */
     int tf32;               /* VIDGAN_CUDA_TF32=1: TF32 tensor cores for GEMM and convolution */
+    int cc_major;           /* compute capability; bf16 mixed precision needs 8 or more */
     char name[320];         /* the device name, compute capability, memory */
 } vg_cuda_state;
 extern vg_cuda_state vg_cuda;
@@ -84,5 +87,16 @@ void vg_cuda_register_norm(vg_backend *be);     /* norm.cu: batchnorm, rownorm *
 void vg_cuda_register_resample(vg_backend *be); /* resample.cu: upsample, pooling */
 void vg_cuda_register_misc(vg_backend *be);     /* misc.cu: softmax, embedding */
 void vg_cuda_register_optim(vg_backend *be);    /* optim.cu: adam, ema, non-finite count, rng, fill */
+
+/* bf16.cu: bf16 mixed precision (VG_PRECISION_BF16 in conv and gemm
+ * descriptors). The scratch holds at least `bytes` (256-byte aligned), grown
+ * only when asked for more than ever before; NULL after recording a failure.
+ * The casts run on the stream: to_bf16 rounds to nearest even
+ * (core/bf16.h), from_bf16 writes or, with accumulate, adds (dst += src). */
+void *vg_cuda_bf16_scratch(size_t bytes);
+void vg_cuda_to_bf16(uint16_t *dst, const float *src, int64_t n);
+void vg_cuda_from_bf16(float *dst, const uint16_t *src, int64_t n, int accumulate);
+/* Bytes of n bf16 values rounded up to 256, so consecutive scratch parts stay aligned. */
+static inline size_t vg_cuda_bf16_part(int64_t n) { return ((size_t)n * 2 + 255) & ~(size_t)255; }
 
 #endif

@@ -153,6 +153,7 @@ static int cuda_start(void) {
     vg_cuda.device = dev;
     snprintf(vg_cuda.name, sizeof vg_cuda.name, "%s (sm_%d%d, %.1f GiB)", prop.name, prop.major, prop.minor,
              (double)prop.totalGlobalMem / (1 << 30));
+    vg_cuda.cc_major = prop.major;
     const char *tf = getenv("VIDGAN_CUDA_TF32");
     vg_cuda.tf32 = tf && strcmp(tf, "1") == 0;
     cublasStatus_t be;
@@ -202,6 +203,7 @@ extern "C" const vg_backend *vg_cuda_backend_start(void) {
         if (cuda_state == 1) {
             vg_backend *be = &cuda_backend;
             be->name = "cuda";
+            be->has_bf16 = vg_cuda.cc_major >= 8; /* bf16 tensor cores, and cuDNN's bf16 convolutions */
             be->alloc = cuda_alloc;
             be->release = cuda_release;
             be->zero = cuda_zero;
