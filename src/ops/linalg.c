@@ -1,9 +1,9 @@
 /* Linear algebra: vg_linear = F.linear, vg_matmul = torch.matmul for
  * (M, K) @ (K, N), (B, M, K) @ (B, K, N) and (B, M, K) @ (K, N), and
  * vg_softmax = F.softmax(x, -1). Every product runs through the backend's
- * gemm (row-major, accumulating with beta = 1 in the backward passes); bias
- * sums are a gemm with a ones vector, so they are as deterministic as the
- * gemm itself. */
+ * gemm (row-major, accumulating with beta = 1 in the backward passes), in
+ * the context's precision; bias sums are a gemm with a ones vector, so they
+ * are as deterministic as the gemm itself. */
 #include "ops/op.h"
 
 /* C = alpha op(A) op(B) + beta C for one product or a strided batch; lda,
