@@ -3,8 +3,9 @@
  * through a labels evaluator (see digits_metrics.h for the method,
  * docs/eval.md for the measurements behind the thresholds). Per frame:
  * intensity threshold, 8-connected components, a cover by digit squares.
- * Per clip: a tracker (groups where the digits are apart, patch matching
- * where they touch) and per-axis checks of the steps. Clips run in parallel
+ * Per clip: a tracker (clusters where the digits are apart, patch matching
+ * where they touch, two motion layers when they never part) and per-axis
+ * checks of the steps. Clips run in parallel
  * and each clip's result depends only on its pixels. */
 #include "eval/digits_metrics.h"
 
@@ -339,8 +340,9 @@ static int patch_find(const vg_digits_metrics_config *cfg, scratch *s, int T, in
 }
 
 /* Tracks every digit through a clip whose frames are all valid: s->pos and
- * s->ext, *tracks of them. Two digits never seen apart are tracked as one
- * object (*tracks = 1). Returns SMOOTH (tracked) or LOST. */
+ * s->ext, *tracks of them. One digit, or two never seen apart: the centroid
+ * of all the ink (*tracks = 1; the caller follows two such digits as
+ * layers instead). Returns SMOOTH (tracked) or LOST. */
 static vg_digits_motion track(const vg_digits_metrics_config *cfg, const vg_digits_frame *f, int T, scratch *s, int *tracks) {
     /* start where the digits are farthest apart */
     int t0 = -1;
