@@ -327,7 +327,12 @@ static void check_identity(void) {
     const int64_t clip = (int64_t)TT * SZ * SZ, half = TT / 2 * SZ * SZ;
     float *real = malloc((size_t)(2 * N) * clip * sizeof *real), *spliced = malloc((size_t)N * clip * sizeof *spliced);
     int64_t labels[2 * N], cls[2 * N * 2], stable_real = 0, stable_spliced = 0;
-    vg_dataset_batch(ds, (int64_t)1 << 41, 2 * N, real, labels);
+    vg_dataset_batch(ds, (int64_t)1 << 41, 2 * N, real, NULL);
+    for (int i = 0; i < 2 * N; i++) { /* each clip's digit, from the ground truth */
+        vg_digits_truth tr;
+        vg_digits_clip_truth(ds, ((int64_t)1 << 41) + i, &tr, NULL);
+        labels[i] = tr.label[0];
+    }
     /* clip a = i, clip b = the next one with another digit */
     int pairs = 0, b_of[N];
     for (int i = 0; i < N; i++) {
