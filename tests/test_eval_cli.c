@@ -7,7 +7,12 @@
  * beside every score; real clips score near 100% valid frames, the
  * untrained generator near 0%), clear errors that name the bad file, and
  * --eval-every: its log lines, best.safetensors (whose logged score `vidgan
- * eval` reproduces) and a resume that stays bit-exact with evaluation on.
+ * eval` reproduces) and a resume that stays bit-exact with evaluation on;
+ * the moving-digit metrics on mnist (real clips near 100%, noise 0%, the
+ * evaluator's identity check naming its hash) and --metric frames on
+ * videos made by ffmpeg (identical pairs: PSNR at its documented 100 dB
+ * cap, SSIM 1; a noisy copy: PSNR and MSE per frame as ffmpeg's own psnr
+ * filter measures them on the decoded RGB; mismatched pairs refused).
  * Runs the vidgan binary of the same build as this test. */
 #include <jansson.h>
 #include <math.h>
@@ -133,6 +138,222 @@ static int read_eval_lines(const char *path, eval_line *out, int max) {
     }
     fclose(f);
     return n;
+}
+
+/* A labels evaluator on 2-digit Moving MNIST (55 unordered pairs), barely
+ * trained: enough to wire the identity check. 1 on success. */
+static int make_digits_evaluator(const char *path, char hash[65]) {
+    vg_dataset *ds = NULL;
+    vg_dataset_spec spec = {.source = "mnist", .frames = 8, .size = 32, .seed = 5};
+    vg_evaluator *e = NULL;
+    vg_evaluator_config cfg;
+    vg_evaluator_train_args args = {.steps = 10, .batch = 8, .lr = 1e-3, .seed = 1, .holdout = 16};
+    double acc = 0;
+    int ok = vg_dataset_open(&ds, &spec) == VG_OK;
+    if (ok) {
+        vg_evaluator_config_for(&cfg, ds);
+        cfg.width = 8;
+        ok = vg_evaluator_train(&e, &acc, ds, &cfg, &args) == VG_OK && vg_evaluator_save(e, path, hash) == VG_OK;
+    }
+    if (!ok) printf("digits evaluator: %s\n", vg_last_error());
+    if (e) vg_evaluator_free(e);
+    vg_dataset_close(ds);
+    return ok;
+}
+
+/* A .npy of float32 videos (n, T, H, W) in [0, 1]: clips 0 .. n-1 of a
+ * data set (1 channel), (x + 1) / 2. 1 on success. */
+static int write_clips_npy(const char *path, const char *source, int n, int T, int size, int seed) {
+    vg_dataset *ds = NULL;
+    vg_dataset_spec spec = {.source = source, .frames = T, .size = size, .seed = (uint64_t)seed};
+    if (vg_dataset_open(&ds, &spec) != VG_OK) return 0;
+    FILE *f = fopen(path, "wb");
+    float *clip = malloc((size_t)T * size * size * sizeof *clip);
+    int ok = f && clip;
+    char dict[128];
+    int len = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", n, T, size, size);
+    int pad = 64 - (10 + len + 1) % 64;
+    if (ok) {
+        fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+        unsigned short hl = (unsigned short)(len + pad + 1);
+        fputc(hl & 0xFF, f);
+        fputc(hl >> 8, f);
+        fwrite(dict, 1, (size_t)len, f);
+        for (int i = 0; i < pad; i++) fputc(' ', f);
+        fputc('\n', f);
+    }
+    for (int i = 0; ok && i < n; i++) {
+        ok = vg_dataset_clip(ds, i, clip, NULL) == VG_OK;
+        for (long k = 0; ok && k < (long)T * size * size; k++) {
+            float v = (clip[k] + 1) * 0.5f; /* as vidgan eval maps data clips to [0, 1] */
+            ok = fwrite(&v, sizeof v, 1, f) == 1;
+        }
+    }
+    if (f && fclose(f) != 0) ok = 0;
+    free(clip);
+    vg_dataset_close(ds);
+    return ok;
+}
+
+/* ffmpeg's psnr filter on the decoded RGB of a against b: per-frame mse_avg
+ * (8-bit units) and psnr_avg into mse[], psnr[]; the frame count. */
+static int ffmpeg_psnr(const char *a, const char *b, double *mse, double *psnr, int max) {
+    char log[400];
+    snprintf(log, sizeof log, "%s/psnr.log", tmp);
+    if (run("ffmpeg -v error -i %s -i %s -lavfi \"[0:v]format=rgb24[x];[1:v]format=rgb24[y];[x][y]psnr=stats_file=%s\" "
+            "-f null -", a, b, log) != 0)
+        return 0;
+    FILE *f = fopen(log, "r");
+    int n = 0, idx;
+    char line[512];
+    while (f && n < max && fgets(line, sizeof line, f)) {
+        const char *m = strstr(line, "mse_avg:"), *p = strstr(line, "psnr_avg:");
+        if (sscanf(line, "n:%d", &idx) == 1 && m && p) {
+            mse[n] = atof(m + 8);
+            psnr[n] = atof(p + 9);
+            n++;
+        }
+    }
+    if (f) fclose(f);
+    return n;
+}
+
+static double jarr(json_t *root, const char *a, const char *b, size_t i) {
+    json_t *v = json_array_get(json_object_get(json_object_get(root, a), b), i);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The moving-digit metrics through the CLI. */
+static void check_digits(const char *json) {
+    int rc = run("%s eval --data mnist --size 64 --frames 8 --n 24 --threads 2 --json %s", vidgan, json);
+    CHECK(rc == 0 && output_has("valid frames (digits)") && output_has("smooth clips (digits)") &&
+              output_has("ink-conserved clips (digits)") && output_has("digits thresholds (2 digits, MNIST)"),
+          "eval --data mnist: exit %d, the digits metrics are in the table", rc);
+    json_error_t err;
+    json_t *rec = json_load_file(json, 0, &err);
+    double rv = jnum(result(rec, "digits_valid_frames"), "floor", NULL), rs = jnum(result(rec, "digits_smooth_clips"), "floor", NULL);
+    double ri = jnum(result(rec, "digits_ink_clips"), "floor", NULL);
+    printf("digits, real B: valid %.3f ink %.3f smooth %.3f\n", rv, ri, rs);
+    CHECK(rec && rv >= 0.99 && ri >= 0.9 && rs >= 0.9 && jnum(json_object_get(rec, "digits"), "thresholds", "num_digits") == 2 &&
+              jnum(json_object_get(rec, "digits"), "real_b", "clips") == 24 && !result(rec, "digits_identity_stable"),
+          "digits: real clips score high (valid %g, ink %g, smooth %g), thresholds recorded", rv, ri, rs);
+    json_decref(rec);
+
+    char npy[400], ev[400], hash[65] = "";
+    snprintf(npy, sizeof npy, "%s/noise64.npy", tmp);
+    CHECK(write_npy(npy, 6, 8, 64, 64), "write %s", npy);
+    rc = run("%s eval --data mnist --fake %s --metric digits --size 64 --frames 8 --n 8 --threads 2 --json %s", vidgan, npy, json);
+    rec = json_load_file(json, 0, &err);
+    CHECK(rc == 0 && rec && jnum(result(rec, "digits_valid_frames"), "generated", NULL) == 0 &&
+              jnum(result(rec, "digits_smooth_clips"), "generated", NULL) == 0 &&
+              jnum(result(rec, "digits_valid_frames"), "floor", NULL) >= 0.99,
+          "digits: noise videos score 0 beside the real floor (exit %d)", rc);
+    json_decref(rec);
+
+    snprintf(ev, sizeof ev, "%s/digits-evaluator.safetensors", tmp);
+    if (make_digits_evaluator(ev, hash)) {
+        rc = run("%s eval --data mnist --evaluator %s --metric digits --n 16 --threads 2 --json %s", vidgan, ev, json);
+        rec = json_load_file(json, 0, &err);
+        json_t *id = rec ? result(rec, "digits_identity_stable") : NULL;
+        double fl = jnum(id, "floor", NULL);
+        CHECK(rc == 0 && output_has("same class both halves") && id && strcmp(jstr(id, "network_sha256", NULL), hash) == 0 &&
+                  fl >= 0 && fl <= 1 && json_is_null(json_object_get(id, "generated")),
+              "digits identity: the evaluator's check is reported with its hash (exit %d, floor %g)", rc, fl);
+        json_decref(rec);
+    } else
+        CHECK(0, "digits evaluator trained");
+    rc = run("%s eval --data shapes --metric digits --n 4", vidgan);
+    CHECK(rc == 2 && output_has("mnist or fashion"), "--metric digits on shapes: exit %d", rc);
+}
+
+/* --metric frames on videos made by ffmpeg (lossless RGB: ffv1, bgr0). */
+static void check_frames(const char *json) {
+    int rc = run("cd %s && mkdir -p fr/clean fr/same fr/noisy fr/one fr/wide && "
+                 "ffmpeg -v error -f lavfi -i testsrc=size=48x32:rate=10 -frames:v 6 -c:v ffv1 -pix_fmt bgr0 fr/clean/a.mkv && "
+                 "ffmpeg -v error -f lavfi -i mandelbrot=size=48x32:rate=10 -frames:v 6 -c:v ffv1 -pix_fmt bgr0 fr/clean/b.mkv && "
+                 "cp fr/clean/*.mkv fr/same/ && cp fr/clean/a.mkv fr/one/ && "
+                 "ffmpeg -v error -i fr/clean/a.mkv -vf format=gbrp,noise=alls=25:allf=t -c:v ffv1 -pix_fmt bgr0 fr/noisy/a.mkv && "
+                 "ffmpeg -v error -i fr/clean/b.mkv -vf format=gbrp,noise=alls=12:allf=t -c:v ffv1 -pix_fmt bgr0 fr/noisy/b.mkv && "
+                 "ffmpeg -v error -f lavfi -i testsrc=size=40x32:rate=10 -frames:v 6 -c:v ffv1 -pix_fmt bgr0 fr/wide/a.mkv && "
+                 "cp fr/clean/b.mkv fr/wide/",
+                 tmp);
+    CHECK(rc == 0, "ffmpeg made the videos: exit %d", rc);
+
+    /* identical pairs: PSNR at its cap, SSIM 1 */
+    rc = run("%s eval --metric frames --fake %s/fr/clean --target %s/fr/same --threads 2 --json %s", vidgan, tmp, tmp, json);
+    json_error_t err;
+    json_t *rec = json_load_file(json, 0, &err);
+    CHECK(rc == 0 && rec && output_has("identical frames (MSE 0, PSNR +inf): 12 of 12"), "frames, identical: exit %d", rc);
+    if (rec) {
+        CHECK(jnum(result(rec, "psnr"), "value", NULL) == 100 && jnum(rec, "psnr_cap_db", NULL) == 100 &&
+                  fabs(jnum(result(rec, "ssim"), "value", NULL) - 1) < 1e-12 && jnum(result(rec, "mse"), "value", NULL) == 0 &&
+                  jnum(result(rec, "l1"), "value", NULL) == 0 && jnum(rec, "identical_frames", NULL) == 12 &&
+                  jnum(rec, "n_pairs", NULL) == 2 && jarr(rec, "per_frame", "psnr", 5) == 100 &&
+                  jarr(rec, "per_frame", "pairs", 0) == 2,
+              "identical videos: PSNR %g (the 100 dB cap), SSIM %.15g, MSE 0", jnum(result(rec, "psnr"), "value", NULL),
+              jnum(result(rec, "ssim"), "value", NULL));
+        json_decref(rec);
+    }
+
+    /* a noisy copy: per frame as ffmpeg's psnr filter measures it */
+    rc = run("%s eval --metric frames --fake %s/fr/noisy --target %s/fr/clean --threads 2 --json %s", vidgan, tmp, tmp, json);
+    rec = json_load_file(json, 0, &err);
+    CHECK(rc == 0 && rec, "frames, noisy: exit %d", rc);
+    double fm[2][8], fp[2][8];
+    char a[400], b[400];
+    int nf[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(a, sizeof a, "%s/fr/noisy/%c.mkv", tmp, 'a' + k);
+        snprintf(b, sizeof b, "%s/fr/clean/%c.mkv", tmp, 'a' + k);
+        nf[k] = ffmpeg_psnr(a, b, fm[k], fp[k], 8);
+    }
+    CHECK(nf[0] == 6 && nf[1] == 6, "ffmpeg psnr: %d and %d frames", nf[0], nf[1]);
+    if (rec && nf[0] == 6 && nf[1] == 6) {
+        double worst_p = 0, worst_m = 0, mean_p = 0;
+        for (int t = 0; t < 6; t++) {
+            /* ffmpeg prints 2 decimals: PSNR to 0.005 dB, MSE to 0.005 / 255^2 */
+            double p_ref = 0.5 * (fp[0][t] + fp[1][t]), m_ref = 0.5 * (fm[0][t] + fm[1][t]) / (255.0 * 255.0);
+            worst_p = fmax(worst_p, fabs(jarr(rec, "per_frame", "psnr", (size_t)t) - p_ref));
+            worst_m = fmax(worst_m, fabs(jarr(rec, "per_frame", "mse", (size_t)t) - m_ref));
+            mean_p += p_ref / 6;
+        }
+        double p = jnum(result(rec, "psnr"), "value", NULL), ssim = jnum(result(rec, "ssim"), "value", NULL);
+        printf("frames, noisy copy: PSNR %.4f dB (ffmpeg's per-frame mean %.4f), worst frame |dPSNR| %.4f, |dMSE| %.3g; SSIM %.4f\n",
+               p, mean_p, worst_p, worst_m, ssim);
+        CHECK(worst_p <= 0.0051 && worst_m <= 0.0051 / (255.0 * 255.0) + 1e-12 && fabs(p - mean_p) <= 0.0051,
+              "per-frame PSNR and MSE agree with ffmpeg's psnr filter (|dPSNR| %g dB, |dMSE| %g)", worst_p, worst_m);
+        CHECK(ssim > 0 && ssim < 0.99 && jnum(rec, "identical_frames", NULL) == 0, "noisy copy: SSIM %g below 1", ssim);
+        json_t *pairs = json_object_get(rec, "pairs");
+        CHECK(json_array_size(pairs) == 2 && strstr(jstr(json_array_get(pairs, 0), "fake", NULL), "noisy/a.mkv") &&
+                  strstr(jstr(json_array_get(pairs, 0), "target", NULL), "clean/a.mkv"),
+              "pairs by sorted file name, named in the record");
+    }
+    json_decref(rec);
+
+    /* a data set as the target: its clips written to a .npy are identical */
+    char npy[400];
+    snprintf(npy, sizeof npy, "%s/mnist-clips.npy", tmp);
+    CHECK(write_clips_npy(npy, "mnist", 3, 4, 32, 7), "write %s", npy);
+    rc = run("%s eval --metric frames --fake %s --data mnist --seed 7 --threads 2 --json %s", vidgan, npy, json);
+    rec = json_load_file(json, 0, &err);
+    CHECK(rc == 0 && rec && jnum(rec, "n_pairs", NULL) == 3 && jnum(result(rec, "psnr"), "value", NULL) == 100 &&
+              fabs(jnum(result(rec, "ssim"), "value", NULL) - 1) < 1e-12 && strcmp(jstr(rec, "target_kind", NULL), "data") == 0,
+          "frames against --data mnist clips 0..2: identical (exit %d)", rc);
+    json_decref(rec);
+
+    /* mismatches are refused with the reason */
+    rc = run("%s eval --metric frames --fake %s/fr/one --target %s/fr/clean", vidgan, tmp, tmp);
+    CHECK(rc == 2 && output_has("equal counts") && output_has("fr/one"), "frames: 1 video against 2: exit %d", rc);
+    rc = run("%s eval --metric frames --fake %s/fr/wide --target %s/fr/clean", vidgan, tmp, tmp);
+    CHECK(rc == 2 && output_has("same size") && output_has("40x32"), "frames: 40x32 against 48x32: exit %d", rc);
+    rc = run("%s eval --metric frames --fake %s/fr/clean --target %s/fr/clean --frames 9", vidgan, tmp, tmp);
+    CHECK(rc == 2 && output_has("--frames 9"), "frames: more frames than the videos hold: exit %d", rc);
+    rc = run("%s eval --metric frames --fake %s/fr/clean", vidgan, tmp);
+    CHECK(rc == 2 && output_has("--target"), "frames without a target: exit %d", rc);
+    rc = run("%s eval --metric frames,shapes --fake %s/fr/clean --target %s/fr/clean", vidgan, tmp, tmp);
+    CHECK(rc == 2 && output_has("alone"), "frames with another metric: exit %d", rc);
+    rc = run("%s eval --target %s/fr/clean --n 4", vidgan, tmp);
+    CHECK(rc == 2 && output_has("--metric frames"), "--target without --metric frames: exit %d", rc);
 }
 
 #if !defined(SKIP_I3D_RUN)
@@ -328,9 +549,13 @@ int main(int argc, char **argv) {
           "--fake .npy: 6 generated clips (exit %d), noise is not valid shapes", rc);
     json_decref(rec);
 
+    /* moving digits; paired frames */
+    check_digits(json);
+    check_frames(json);
+
     /* errors name the file */
-    rc = run("%s eval --data mnist --n 4", vidgan);
-    CHECK(rc == 2 && output_has("shapes"), "nothing to measure on mnist: exit %d", rc);
+    rc = run("%s eval --data %s --n 2", vidgan, npy);
+    CHECK(rc == 2 && output_has("nothing to measure"), "nothing to measure on a .npy: exit %d", rc);
     rc = run("%s eval --ckpt %s --metric evaluator --evaluator %s/missing.safetensors --n 4", vidgan, ckpt, tmp);
     CHECK(rc == 1 && output_has("missing.safetensors"), "missing evaluator file: exit %d, message names it", rc);
     rc = run("%s eval --ckpt %s --metric evaluator --n 4", vidgan, ckpt);

@@ -10,7 +10,11 @@
  *              ones from an unconditional model
  *   fvd        FVD on I3D features (--i3d FILE)
  *   shapes     the physics metrics of src/eval/shapes_metrics.h
+ *   digits     the moving-digit metrics of src/eval/digits_metrics.h, and
+ *              with a labels evaluator the class of each half of a clip
  *   disc       the checkpoint's own discriminator: accuracy at logit 0
+ *   frames     a different mode: predicted videos against their true
+ *              targets pair by pair (L1, MSE, PSNR, SSIM; eval_frames.c)
  *
  * Prints the protocol and a table; --json writes one record holding every
  * number with its protocol (network hashes, N, geometry, seed, data,
@@ -29,7 +33,9 @@
 #include "commands.h"
 #include "data/dataset.h"
 #include "data/video_folder.h"
+#include "eval/digits_metrics.h"
 #include "eval/shapes_metrics.h"
+#include "eval_frames.h"
 #include "eval_metrics.h"
 #include "models/dcgan3d.h"
 #include "options.h"
@@ -40,14 +46,17 @@
 /* Distribution metrics are usually quoted at this N (FVD's fvd2048_16f). */
 #define EVAL_N_PUBLISHED 2048
 
-enum { M_EVALUATOR = 1, M_FVD = 2, M_SHAPES = 4, M_DISC = 8, M_ALL = 15 };
+/* M_ALL is every metric of the real-vs-generated mode; frames is a mode of
+ * its own, named alone */
+enum { M_EVALUATOR = 1, M_FVD = 2, M_SHAPES = 4, M_DISC = 8, M_DIGITS = 16, M_ALL = 31, M_FRAMES = 32 };
 
 /* Parses "all" or a comma list of metric names into M_* bits; 0 on error. */
 static int parse_metrics(const char *s) {
     static const struct {
         const char *name;
         int bit;
-    } names[] = {{"all", M_ALL}, {"evaluator", M_EVALUATOR}, {"fvd", M_FVD}, {"shapes", M_SHAPES}, {"disc", M_DISC}};
+    } names[] = {{"all", M_ALL},   {"evaluator", M_EVALUATOR}, {"fvd", M_FVD},     {"shapes", M_SHAPES},
+                 {"disc", M_DISC}, {"digits", M_DIGITS},       {"frames", M_FRAMES}};
     int bits = 0;
     const char *p = s;
     while (*p) {
@@ -73,6 +82,27 @@ static json_t *shapes_json(const vg_shapes_summary *s) {
     return json_pack("{s:I, s:I, s:f, s:f, s:f, s:o}", "clips", (json_int_t)s->clips, "frames", (json_int_t)s->frames,
                      "valid_frames", s->valid_frac, "smooth_clips", s->smooth_frac, "valid_clips",
                      s->clips ? (double)s->valid_clips / (double)s->clips : 0.0, "frame_verdicts", v);
+}
+
+/* Labels of the digits frame verdicts and clip motion outcomes. */
+static const char *const digits_verdict_label[VG_DIGITS_VERDICT_COUNT] = {
+    "valid", "no ink", "specks outside the digits", "ink spread beyond the digits", "too little ink", "too much ink",
+    "NaN/inf pixels"};
+static const char *const digits_motion_label[VG_DIGITS_MOTION_COUNT] = {
+    "smooth", "some frame invalid", "digit lost", "reversal off a wall", "uneven steps", "speed off"};
+
+static json_t *digits_json(const vg_digits_summary *s, const int64_t *id_stable) {
+    json_t *v = json_object(), *m = json_object();
+    for (int k = 0; k < VG_DIGITS_VERDICT_COUNT; k++)
+        json_object_set_new(v, vg_digits_verdict_name((vg_digits_verdict)k), json_integer(s->verdicts[k]));
+    for (int k = 0; k < VG_DIGITS_MOTION_COUNT; k++)
+        json_object_set_new(m, vg_digits_motion_name((vg_digits_motion)k), json_integer(s->motion[k]));
+    const double n = s->clips ? (double)s->clips : 1.0;
+    return json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:o, s:o, s:o}", "clips", (json_int_t)s->clips, "frames",
+                     (json_int_t)s->frames, "valid_frames", s->valid_frac, "ink_clips", s->ink_frac, "smooth_clips",
+                     s->smooth_frac, "valid_clips", (double)s->valid_clips / n, "as_one_clips", (json_int_t)s->as_one_clips,
+                     "as_one_smooth", (json_int_t)s->as_one_smooth, "identity_stable",
+                     id_stable ? json_real((double)*id_stable / n) : json_null(), "frame_verdicts", v, "motion", m);
 }
 
 /* Where the table goes: stdout, or stderr when the JSON goes to stdout. */
@@ -170,13 +200,14 @@ int cmd_eval(int argc, char **argv) {
     /* no data defaults here: what is not given comes from the checkpoint */
     cli_data d = {0};
     const char *ckpt = NULL, *fake = NULL, *metric = "all";
-    const char *evaluator_path = NULL, *i3d_path = NULL, *json = NULL;
+    const char *evaluator_path = NULL, *i3d_path = NULL, *json = NULL, *target = NULL;
     int size = 0, frames = 0, n = EVAL_N_PUBLISHED, seed = 1, threads = 0, no_ema = 0;
     const cli_option opts[] = {
         CLI_DATA_OPTIONS(&d),
         {"ckpt", OPT_STRING, &ckpt, "checkpoint whose generator (and discriminator) to score"},
         {"fake", OPT_STRING, &fake, "or: generated videos to score, a folder of videos, one video file or a .npy"},
-        {"metric", OPT_STRING, &metric, "all, or a comma list of: evaluator, fvd, shapes, disc"},
+        {"metric", OPT_STRING, &metric, "all, or a comma list of: evaluator, fvd, shapes, digits, disc; or frames alone"},
+        {"target", OPT_STRING, &target, "--metric frames: the true videos --fake predicts, pair by pair: a folder, a video or a .npy (default: clips 0.. of --data)"},
         {"evaluator", OPT_STRING, &evaluator_path, "evaluator network file (vidgan evaluator train) for FED/KID/precision/recall"},
         {"i3d", OPT_STRING, &i3d_path, "I3D weights (tools/convert_i3d.py) for FVD"},
         {"n", OPT_INT, &n, "clips per real split and generated (reduced when finite data holds fewer than 2n)"},
@@ -190,9 +221,11 @@ int cmd_eval(int argc, char **argv) {
     const char *pos[1];
     int npos;
     int rc = cli_parse(opts, (int)(sizeof opts / sizeof opts[0]), argc, argv, 2, pos, 0, &npos,
-                       "usage: vidgan eval [--data SRC] (--ckpt FILE | --fake PATH) [--metric M] [options]\n\n"
+                       "usage: vidgan eval [--data SRC] (--ckpt FILE | --fake PATH) [--metric M] [options]\n"
+                       "       vidgan eval --metric frames --fake PRED (--target TRUE | --data SRC) [options]\n\n"
                        "Scores generated clips against real ones, each number beside its real-vs-real floor\n"
-                       "(two disjoint real splits A and B of the same N: generated vs A, B vs A). docs/eval.md.\n"
+                       "(two disjoint real splits A and B of the same N: generated vs A, B vs A); or, with\n"
+                       "--metric frames, predicted videos against their targets pair by pair. docs/eval.md.\n"
                        "The real clips are the checkpoint's data unless --data is given (else shapes); --stride,\n"
                        "--clip-fps, --labels and --data-path override it (--stride 0: the checkpoint's, else 1).\n"
                        "Evaluation takes centre crops without flips: --crop random and --hflip are training\n"
@@ -201,7 +234,8 @@ int cmd_eval(int argc, char **argv) {
     if (rc) return rc > 0 ? 0 : 2;
     int bits = parse_metrics(metric);
     if (!bits) {
-        fprintf(stderr, "vidgan: --metric %s: expected all, or a comma list of evaluator, fvd, shapes, disc\n", metric);
+        fprintf(stderr, "vidgan: --metric %s: expected all, or a comma list of evaluator, fvd, shapes, digits, disc; "
+                        "or frames alone\n", metric);
         return 2;
     }
     if ((rc = cli_data_check(&d)) != 0) return rc;
@@ -209,6 +243,21 @@ int cmd_eval(int argc, char **argv) {
     if ((d.crop && vg_crop_parse(d.crop, &crop_given) && crop_given != VG_CROP_CENTRE) || d.hflip) {
         fprintf(stderr, "vidgan: eval: %s is a training augmentation; evaluation measures centre crops without flips\n",
                 d.hflip ? "--hflip" : "--crop random");
+        return 2;
+    }
+    if (bits & M_FRAMES) {
+        if (bits != M_FRAMES || ckpt) {
+            fprintf(stderr, "vidgan: --metric frames compares --fake videos with their targets pair by pair: name it alone, "
+                            "without --ckpt\n");
+            return 2;
+        }
+        vg_set_threads(threads);
+        const eval_frames_args fa = {.fake = fake, .target = target, .data = d.data, .data_path = d.data_path,
+                                     .npy_layout = d.npy_layout, .size = size, .frames = frames, .seed = seed, .json = json};
+        return eval_frames_main(&fa);
+    }
+    if (target) {
+        fprintf(stderr, "vidgan: --target is for --metric frames (predicted videos against their targets)\n");
         return 2;
     }
     const char *data = d.data, *data_path = d.data_path, *npy_layout = d.npy_layout;
@@ -285,6 +334,7 @@ int cmd_eval(int argc, char **argv) {
     /* which metrics: explicit ones must be possible, "all" takes what is */
     const int explicit = bits != M_ALL;
     const int shapes_data = strcmp(spec.source, "shapes") == 0;
+    const int fashion = strcmp(spec.source, "fashion") == 0, digits_data = fashion || strcmp(spec.source, "mnist") == 0;
     struct {
         int bit, ok;
         const char *why;
@@ -292,6 +342,7 @@ int cmd_eval(int argc, char **argv) {
         {M_EVALUATOR, evaluator_path != NULL, "--metric evaluator needs --evaluator FILE (made by vidgan evaluator train)"},
         {M_FVD, i3d_path != NULL, "--metric fvd needs --i3d FILE (tools/convert_i3d.py makes it from the public I3D; docs/eval.md)"},
         {M_SHAPES, shapes_data, "--metric shapes measures shapes clips only (--data shapes)"},
+        {M_DIGITS, digits_data, "--metric digits measures moving-digit clips only (--data mnist or fashion)"},
         {M_DISC, ckpt != NULL, "--metric disc needs --ckpt FILE (the discriminator is the checkpoint's)"},
     };
     for (size_t k = 0; k < sizeof need / sizeof need[0]; k++) {
@@ -304,13 +355,14 @@ int cmd_eval(int argc, char **argv) {
         bits &= ~need[k].bit;
     }
     if (!bits) {
-        fprintf(stderr, "vidgan: eval: nothing to measure on '%s': the shapes metrics need --data shapes; "
-                        "give --evaluator FILE, --i3d FILE or --ckpt FILE\n", spec.source);
+        fprintf(stderr, "vidgan: eval: nothing to measure on '%s': the shapes metrics need --data shapes, the digits "
+                        "metrics --data mnist or fashion; give --evaluator FILE, --i3d FILE or --ckpt FILE\n", spec.source);
         exit_code = 2;
         goto done;
     }
 
-    if (bits & M_EVALUATOR) {
+    /* the evaluator: its features (evaluator), or the digits identity check */
+    if (bits & M_EVALUATOR || (bits & M_DIGITS && evaluator_path)) {
         if (vg_evaluator_load(&ev, evaluator_path, ev_hash) != VG_OK) {
             fail_msg(evaluator_path);
             goto done;
@@ -358,6 +410,15 @@ int cmd_eval(int argc, char **argv) {
             goto done;
         }
         bits &= ~M_SHAPES;
+    }
+    if (bits & M_DIGITS && ((C != 1 && C != 3) || S < 32)) {
+        if (explicit) {
+            fprintf(stderr, "vidgan: --metric digits needs clips of 1 or 3 channels and size >= 32 (these: %d channels, %dx%d)\n",
+                    C, S, S);
+            exit_code = 2;
+            goto done;
+        }
+        bits &= ~M_DIGITS;
     }
     if (bits & M_FVD && T < 9) {
         fprintf(stderr, "vidgan: FVD needs clips of at least 9 frames for I3D (16 as published); these have %d\n", T);
@@ -439,13 +500,19 @@ int cmd_eval(int argc, char **argv) {
         }
     }
 
-    eval_nets nets = {.evaluator = ev, .evaluator_path = evaluator_path, .i3d = i3d, .i3d_ctx = i3d_ctx,
+    vg_evaluator *ev_feat = bits & M_EVALUATOR ? ev : NULL; /* features, FED, class accuracy */
+    eval_nets nets = {.evaluator = ev_feat, .evaluator_path = evaluator_path, .i3d = i3d, .i3d_ctx = i3d_ctx,
                       .i3d_path = i3d_path, .shapes = (bits & M_SHAPES) != 0, .disc = (bits & M_DISC) ? &model : NULL,
                       .disc_ctx = gctx, .disc_batch = tcfg.batch};
     vg_shapes_metrics_default(&nets.shapes_cfg, S);
+    const int num_digits = spec.num_digits ? spec.num_digits : 2;
+    vg_digits_metrics_default(&nets.digits_cfg, S, num_digits, fashion);
+    nets.digits = (bits & M_DIGITS) != 0;
+    /* the class of each half of a clip: a labels evaluator on digits data */
+    if (nets.digits && ev && vg_evaluator_get_config(ev)->task == VG_EVAL_TASK_LABELS && T >= 2) nets.identity = ev;
     const int batch = ckpt ? tcfg.batch : 16;
     const int chunk = batch * (64 / batch > 1 ? 64 / batch : 1);
-    const int labelled = ev && vg_evaluator_get_config(ev)->task == VG_EVAL_TASK_LABELS && dd->num_classes > 1;
+    const int labelled = ev_feat && vg_evaluator_get_config(ev)->task == VG_EVAL_TASK_LABELS && dd->num_classes > 1;
     eval_data_source src_a = {ds, EVAL_REAL_FIRST}, src_b = {ds, EVAL_REAL_FIRST + N}, src_f = {fds, 0};
     eval_gen_source src_g = {&model, gctx, z, batch};
     fprintf(stderr, "measuring real split A (%lld clips) ...\n", (long long)N);
@@ -463,7 +530,7 @@ int cmd_eval(int argc, char **argv) {
     /* scores: generated vs A, and the floor B vs A */
     const double t_scores = now_seconds();
     eval_dist ev_g = {NAN, NAN, NAN, NAN, NAN}, ev_b = ev_g, fvd_g = ev_g, fvd_b = ev_g;
-    if (ev && (eval_dist_scores(&ev_b, A.ev, N, B.ev, N, A.ev_dim, (uint64_t)seed, 1) != VG_OK ||
+    if (ev_feat && (eval_dist_scores(&ev_b, A.ev, N, B.ev, N, A.ev_dim, (uint64_t)seed, 1) != VG_OK ||
                (have_gen && eval_dist_scores(&ev_g, A.ev, N, G.ev, n_gen, A.ev_dim, (uint64_t)seed, 1) != VG_OK)))
         goto measure_failed;
     if (i3d && (eval_dist_scores(&fvd_b, A.i3d, N, B.i3d, N, EVAL_I3D_DIM, (uint64_t)seed, 0) != VG_OK ||
@@ -491,7 +558,7 @@ int cmd_eval(int argc, char **argv) {
     if (ev) {
         const vg_evaluator_config *ec = vg_evaluator_get_config(ev);
         fprintf(table, "evaluator: %s (sha256 %s), %lld-d features, task %s, %d classes\n", evaluator_path, ev_hash,
-               (long long)A.ev_dim, vg_evaluator_task_name(ec->task), ec->num_classes);
+               (long long)vg_evaluator_feature_dim(ev), vg_evaluator_task_name(ec->task), ec->num_classes);
     }
     const int fvd_frames = T < EVAL_FVD_FRAMES ? T : EVAL_FVD_FRAMES;
     if (i3d)
@@ -503,10 +570,22 @@ int cmd_eval(int argc, char **argv) {
                "            object area %.1f..%.1f px; |2nd difference| <= %.2f px (%.2f px at a bounce, within %.1f px of the wall)\n",
                m->fg_threshold, m->speck_px, m->area_min, m->area_max, m->accel_tol, m->bounce_tol, m->wall_margin);
     }
+    if (nets.digits) {
+        const vg_digits_metrics_config *m = &nets.digits_cfg;
+        fprintf(table, "digits thresholds (%d digit%s, %s): ink = intensity > %.2f; components < %d px are specks, at most %d speck px;\n"
+               "            ink in %d squares of %d px, %.0f..%.0f per digit; ink kept to %.0f%%; steps within 1 + %.2f px, "
+               "speed %.1f..%.1f px/frame\n",
+               m->num_digits, m->num_digits > 1 ? "s" : "", fashion ? "Fashion-MNIST" : "MNIST", m->fg_threshold, m->speck_px,
+               m->speck_budget, m->num_digits, m->square, m->ink_min, m->ink_max, 100.0 * (1 - m->ink_band), m->step_tol,
+               m->speed_min, m->speed_max);
+        if (nets.identity)
+            fprintf(table, "digit identity: the evaluator's class of frames 0..%d and of frames %d..%d, each played back and forth to %d frames\n",
+                    T / 2 - 1, T - T / 2, T - 1, T);
+    }
     fprintf(table, "\n  %-36s %12s %12s\n", "metric", "generated", "floor");
     fprintf(table, "  %-36s %12s %12s\n", "", "vs real A", "real B vs A");
     json_t *results = json_array();
-    if (ev) {
+    if (ev_feat) {
         report(results, &P, "FED (evaluator Fréchet distance)", "fed", "evaluator", ev_hash, ev_g.fd, ev_b.fd, "lower", 1, "%.4g", NULL);
         report(results, &P, "KID x 1000 (evaluator)", "kid", "evaluator", ev_hash, ev_g.kid, ev_b.kid, "lower", 1000, "%.4g", NULL);
         report(results, &P, "precision (evaluator, k=3)", "precision", "evaluator", ev_hash, ev_g.precision, ev_b.precision,
@@ -547,13 +626,51 @@ int cmd_eval(int argc, char **argv) {
             fprintf(table, "  %-36s %12s %11.1f%%\n", name, gv, 100.0 * (double)B.shapes.verdicts[k] / (double)B.shapes.frames);
         }
     }
+    if (nets.digits) {
+        const vg_digits_summary *g = have_gen ? &G.digits : NULL, *b = &B.digits;
+        report(results, &P, "valid frames (digits)", "digits_valid_frames", NULL, NULL, g ? g->valid_frac : NAN, b->valid_frac,
+               "higher", 100, "%.1f%%", NULL);
+        report(results, &P, "ink-conserved clips (digits)", "digits_ink_clips", NULL, NULL, g ? g->ink_frac : NAN, b->ink_frac,
+               "higher", 100, "%.1f%%", NULL);
+        report(results, &P, "smooth clips (digits)", "digits_smooth_clips", NULL, NULL, g ? g->smooth_frac : NAN,
+               b->smooth_frac, "higher", 100, "%.1f%%", NULL);
+        report(results, &P, "all-valid clips (digits)", "digits_valid_clips", NULL, NULL,
+               g ? (double)g->valid_clips / (double)g->clips : NAN, (double)b->valid_clips / (double)b->clips, "higher", 100,
+               "%.1f%%", NULL);
+        if (nets.identity)
+            report(results, &P, "same class both halves (evaluator)", "digits_identity_stable", "evaluator", ev_hash,
+                   have_gen ? (double)G.id_stable / (double)n_gen : NAN, (double)B.id_stable / (double)N, "higher", 100,
+                   "%.1f%%", NULL);
+        fprintf(table, "  frames by verdict:\n");
+        for (int k = 1; k < VG_DIGITS_VERDICT_COUNT; k++) {
+            char name[48], gv[32] = "-";
+            snprintf(name, sizeof name, "  %s", digits_verdict_label[k]);
+            if (g) snprintf(gv, sizeof gv, "%.1f%%", 100.0 * (double)g->verdicts[k] / (double)g->frames);
+            fprintf(table, "  %-36s %12s %11.1f%%\n", name, gv, 100.0 * (double)b->verdicts[k] / (double)b->frames);
+        }
+        fprintf(table, "  clips by motion:\n");
+        for (int k = 1; k < VG_DIGITS_MOTION_COUNT; k++) {
+            char name[48], gv[32] = "-";
+            snprintf(name, sizeof name, "  %s", digits_motion_label[k]);
+            if (g) snprintf(gv, sizeof gv, "%.1f%%", 100.0 * (double)g->motion[k] / (double)g->clips);
+            fprintf(table, "  %-36s %12s %11.1f%%\n", name, gv, 100.0 * (double)b->motion[k] / (double)b->clips);
+        }
+        if (b->as_one_clips || (g && g->as_one_clips)) {
+            char gv[32] = "-";
+            if (g) snprintf(gv, sizeof gv, "%.1f%%", 100.0 * (double)g->as_one_clips / (double)g->clips);
+            fprintf(table, "  %-36s %12s %11.1f%%\n", "  digits never apart (2)", gv,
+                    100.0 * (double)b->as_one_clips / (double)b->clips);
+        }
+    }
+    if (nets.digits && (B.digits.as_one_clips || (have_gen && G.digits.as_one_clips)))
+        fprintf(table, "(2) two digits never seen apart: checked by their two motions (layers), without the wall rule\n");
     if (labelled) {
         fprintf(table, "\nevaluator accuracy on real A: %.1f%% (the evaluator's own check)\n",
                100.0 * (double)A.ev_correct / (double)(A.ev_labelled ? A.ev_labelled : 1));
         if (have_gen)
             fprintf(table, "(1) class accuracy of generated clips: n/a: the generator is unconditional (no class to check against)\n");
     }
-    if (N < EVAL_N_PUBLISHED && (ev || i3d)) fprintf(table, "note: N = %lld < %d: distances are biased upwards at small N\n", (long long)N, EVAL_N_PUBLISHED);
+    if (N < EVAL_N_PUBLISHED && (ev_feat || i3d)) fprintf(table, "note: N = %lld < %d: distances are biased upwards at small N\n", (long long)N, EVAL_N_PUBLISHED);
     fprintf(table, "time: real A %.1f s, real B %.1f s, generated %.1f s, scores %.1f s (%d threads)\n", A.seconds, B.seconds,
             G.seconds, score_seconds, vg_get_threads());
 
@@ -567,12 +684,28 @@ int cmd_eval(int argc, char **argv) {
         shapes = json_pack("{s:o, s:o, s:o, s:o}", "thresholds", thr, "real_a", shapes_json(&A.shapes), "real_b",
                            shapes_json(&B.shapes), "generated", have_gen ? shapes_json(&G.shapes) : json_null());
     }
+    json_t *digits = NULL;
+    if (nets.digits) {
+        const vg_digits_metrics_config *m = &nets.digits_cfg;
+        json_t *thr = json_pack("{s:i, s:i, s:i, s:f, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+                                "num_digits", m->num_digits, "digit", m->digit, "square", m->square, "fg_threshold",
+                                (double)m->fg_threshold, "speck_px", m->speck_px, "speck_budget", m->speck_budget, "ink_min",
+                                (double)m->ink_min, "ink_max", (double)m->ink_max, "ink_band", (double)m->ink_band, "match_tol",
+                                (double)m->match_tol, "search_px", m->search_px, "pixel_tol", (double)m->pixel_tol, "cover_min",
+                                (double)m->cover_min, "zero_tol", (double)m->zero_tol, "step_tol", (double)m->step_tol,
+                                "wall_tol", (double)m->wall_tol, "center_offset", (double)m->center_offset, "center_tol",
+                                (double)m->center_tol, "speed_min", (double)m->speed_min, "speed_max", (double)m->speed_max);
+        digits = json_pack("{s:o, s:o, s:o, s:o}", "thresholds", thr, "real_a",
+                           digits_json(&A.digits, nets.identity != NULL ? &A.id_stable : NULL), "real_b",
+                           digits_json(&B.digits, nets.identity != NULL ? &B.id_stable : NULL), "generated",
+                           have_gen ? digits_json(&G.digits, nets.identity != NULL ? &G.id_stable : NULL) : json_null());
+    }
     json_t *networks = json_object();
     if (ev) {
         const vg_evaluator_config *ec = vg_evaluator_get_config(ev);
         json_object_set_new(networks, "evaluator",
                             json_pack("{s:s, s:s, s:I, s:s, s:i, s:i, s:i, s:i, s:o}", "path", evaluator_path, "sha256", ev_hash,
-                                      "feature_dim", (json_int_t)A.ev_dim, "task", vg_evaluator_task_name(ec->task), "num_classes",
+                                      "feature_dim", (json_int_t)vg_evaluator_feature_dim(ev), "task", vg_evaluator_task_name(ec->task), "num_classes",
                                       ec->num_classes, "channels", ec->channels, "frames", ec->frames, "size", ec->size,
                                       "accuracy_real_a",
                                       labelled && A.ev_labelled ? json_real((double)A.ev_correct / (double)A.ev_labelled)
@@ -601,6 +734,10 @@ int cmd_eval(int argc, char **argv) {
                     "seconds", "real_a", A.seconds, "real_b", B.seconds, "generated", G.seconds, "scores", score_seconds, "threads", vg_get_threads());
     if (rec && spec.fps > 0) json_object_set_new(rec, "clip_fps", json_real(spec.fps));
     if (rec && spec.labels != VG_LABELS_FOLDERS) json_object_set_new(rec, "labels", json_string(vg_labels_name(spec.labels)));
+    if (rec)
+        json_object_set_new(rec, "digits", digits ? digits : json_null());
+    else
+        json_decref(digits);
     if (rec && ckpt) {
         json_object_set_new(rec, "ckpt", json_string(ckpt));
         json_object_set_new(rec, "step", json_integer(step));

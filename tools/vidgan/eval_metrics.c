@@ -115,6 +115,19 @@ vg_status eval_set_measure(eval_set *s, const eval_nets *nets, eval_fetch_fn fet
             if ((st = vg_shapes_metrics_batch(&nets->shapes_cfg, clips, m, T, NULL, &part)) != VG_OK) break;
             eval_shapes_add(&s->shapes, &part);
         }
+        if (nets->digits) {
+            vg_digits_summary part;
+            if ((st = vg_digits_metrics_batch(&nets->digits_cfg, clips, m, C, T, NULL, &part)) != VG_OK) break;
+            vg_digits_summary_add(&s->digits, &part);
+        }
+        if (nets->identity) {
+            int64_t stable = 0;
+            if ((st = vg_digits_identity(nets->identity, clips, m, NULL, &stable)) != VG_OK) {
+                st = vg_fail(st, "%s: %s", nets->evaluator_path, vg_last_error());
+                break;
+            }
+            s->id_stable += stable;
+        }
         if (nets->disc && (st = disc_count(nets, clips, m, C, T, S, &s->d_real)) != VG_OK) break;
         if (nets->i3d) {
             /* last: FVD's clips are 16 frames, longer ones are cut to their

@@ -1,7 +1,8 @@
 /* eval_metrics.h — the measuring half of `vidgan eval` and of `vidgan train
  * --eval-every`: one pass over a set of clips, in chunks, taking every
  * per-clip measurement the chosen networks give (features of the evaluator
- * network, I3D features for FVD, the shapes physics verdicts, the
+ * network, I3D features for FVD, the shapes and moving-digit physics
+ * verdicts, the evaluator's classes of each half of a digits clip, the
  * discriminator's logits), then the scores of one set against a reference
  * set (Fréchet distance, KID, precision/recall on features; shapes
  * fractions; discriminator accuracy). Clips come from a callback, so the
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
+#include "eval/digits_metrics.h"
 #include "eval/evaluator.h"
 #include "eval/shapes_metrics.h"
 #include "models/dcgan3d.h"
@@ -41,6 +43,9 @@ typedef struct eval_nets {
     const char *i3d_path;
     int shapes;                        /* 1: shapes physics metrics */
     vg_shapes_metrics_config shapes_cfg;
+    int digits;                        /* 1: moving-digit physics metrics */
+    vg_digits_metrics_config digits_cfg;
+    vg_evaluator *identity;            /* a labels evaluator: its class of each half of a digits clip, or NULL */
     vg_dcgan3d *disc;                  /* a checkpoint's discriminator */
     vg_ctx *disc_ctx;
     int disc_batch;                    /* clips per D forward (BatchNorm on batch statistics, as in training) */
@@ -54,6 +59,8 @@ typedef struct eval_set {
     int64_t ev_correct, ev_labelled; /* evaluator's argmax == its class of the label (vg_evaluator_class_of), over labelled clips */
     double *i3d;                /* (n, 400) I3D features, or NULL */
     vg_shapes_summary shapes;   /* when nets->shapes */
+    vg_digits_summary digits;   /* when nets->digits */
+    int64_t id_stable;          /* when nets->identity: clips whose two halves get the same class */
     int64_t d_real;             /* clips the discriminator calls real (logit > 0) */
     double seconds;             /* wall time of the pass (fetching included) */
 } eval_set;
