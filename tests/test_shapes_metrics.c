@@ -12,20 +12,9 @@
 
 #include "data/dataset.h"
 #include "eval/shapes_metrics.h"
+#include "synth_rng.h"
 #include "test.h"
 
-/* A small counter-based generator for the synthetic clips. */
-static uint64_t mix(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-static double unif(uint64_t *s) { return (double)(mix((*s)++) >> 11) / 9007199254740992.0; }
-static double gauss(uint64_t *s) {
-    double u = unif(s), v = unif(s);
-    return sqrt(-2 * log(u + 1e-300)) * cos(2 * M_PI * v);
-}
 
 /* A shape for the independent renderer: kind 0 disc, 1 square; (x, y) is
  * its bounding box's top-left corner in continuous coordinates, d its side. */
