@@ -212,7 +212,7 @@ int cmd_eval(int argc, char **argv) {
         {"i3d", OPT_STRING, &i3d_path, "I3D weights (tools/convert_i3d.py) for FVD"},
         {"n", OPT_INT, &n, "clips per real split and generated (reduced when finite data holds fewer than 2n)"},
         {"seed", OPT_INT, &seed, "seed of the real clips, the latent vectors and KID's subsets"},
-        {"size", OPT_INT, &size, "frame height = width (0: the checkpoint's, else the evaluator's, else 32)"},
+        {"size", OPT_INT, &size, "frame height = width (0: the checkpoint's, else the evaluator's, else 64 for mnist and fashion (the Moving MNIST canvas), 32 otherwise)"},
         {"frames", OPT_INT, &frames, "frames per clip (0: the checkpoint's, else the evaluator's, else 16)"},
         {"no-ema", OPT_FLAG, &no_ema, "use the live generator weights instead of their moving average"},
         {"json", OPT_STRING, &json, "also write the results as one JSON record to this file ('-': stdout)"},
@@ -372,7 +372,7 @@ int cmd_eval(int argc, char **argv) {
         if (!frames) frames = ec->frames;
         if (!channels) channels = ec->channels;
     }
-    if (!size) size = 32;
+    if (!size) size = digits_data ? 64 : 32; /* Moving MNIST is 64x64 by definition */
     if (!frames) frames = 16;
     spec.size = size;
     spec.frames = frames;
