@@ -38,8 +38,9 @@ static inline int run(const char *fmt, ...) {
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
 }
 
-/* 1 if the last command's output contains needle. */
-static inline int output_has(const char *needle) {
+/* How many times the last command's output (its first 16 KiB) contains
+ * needle. */
+static inline int output_count(const char *needle) {
     char path[300], buf[16384];
     snprintf(path, sizeof path, "%s/out.txt", tmp);
     FILE *f = fopen(path, "r");
@@ -47,8 +48,13 @@ static inline int output_has(const char *needle) {
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    return strstr(buf, needle) != NULL;
+    int c = 0;
+    for (const char *p = buf; (p = strstr(p, needle)); p++) c++;
+    return c;
 }
+
+/* 1 if the last command's output contains needle. */
+static inline int output_has(const char *needle) { return output_count(needle) > 0; }
 
 /* 1 if every tensor of a and b is byte-identical (metadata may differ). */
 static inline int same_tensors(const char *a, const char *b) {
