@@ -27,6 +27,7 @@
 #include "data/video_folder.h"
 #include "test.h"
 #include "cli_run.h"
+#include "npy_header.h"
 #include "train/checkpoint.h"
 
 static const char *SMALL = "--size 16 --frames 4 --g-base 8 --d-base 8 --z-dim 16 --batch 4 --sample-n 4 --threads 2 "
@@ -375,15 +376,7 @@ static void check_ckpt_json(void) {
 static int write_npy(const char *path, int N, int T, int H, int W) {
     FILE *f = fopen(path, "wb");
     if (!f) return 0;
-    char dict[128];
-    int dl = snprintf(dict, sizeof dict, "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", N, T, H, W);
-    int total = (10 + dl + 1 + 63) / 64 * 64, hl = total - 10;
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    fputc(hl & 0xff, f);
-    fputc(hl >> 8, f);
-    fwrite(dict, 1, (size_t)dl, f);
-    for (int i = dl; i < hl - 1; i++) fputc(' ', f);
-    fputc('\n', f);
+    npy_write_header(f, "|u1", 4, (const int[]){N, T, H, W});
     for (long i = 0; i < (long)N * T * H; i++)
         for (int x = 0; x < W; x++) fputc(5 * x, f);
     return fclose(f) == 0;

@@ -27,6 +27,7 @@
 #include "models/i3d.h"
 #include "test.h"
 #include "cli_run.h"
+#include "npy_header.h"
 
 /* The FVD run end to end takes minutes (I3D ~1.5 s of CPU per 9-frame
  * clip, the 400-d Fréchet distance ~30 s), so it runs only with
@@ -101,16 +102,7 @@ static void sha256sum(const char *path, char hex[65]) {
 static int write_npy(const char *path, int n, int T, int H, int W) {
     FILE *f = fopen(path, "wb");
     if (!f) return 0;
-    char dict[128];
-    int len = snprintf(dict, sizeof dict, "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", n, T, H, W);
-    int pad = 64 - (10 + len + 1) % 64;
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    unsigned short hl = (unsigned short)(len + pad + 1);
-    fputc(hl & 0xFF, f);
-    fputc(hl >> 8, f);
-    fwrite(dict, 1, (size_t)len, f);
-    for (int i = 0; i < pad; i++) fputc(' ', f);
-    fputc('\n', f);
+    npy_write_header(f, "|u1", 4, (const int[]){n, T, H, W});
     uint32_t x = 12345;
     for (long i = 0; i < (long)n * T * H * W; i++) x = x * 1664525u + 1013904223u, fputc((int)(x >> 24), f);
     return fclose(f) == 0;
@@ -170,18 +162,7 @@ static int write_clips_npy(const char *path, const char *source, int n, int T, i
     FILE *f = fopen(path, "wb");
     float *clip = malloc((size_t)T * size * size * sizeof *clip);
     int ok = f && clip;
-    char dict[128];
-    int len = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }", n, T, size, size);
-    int pad = 64 - (10 + len + 1) % 64;
-    if (ok) {
-        fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-        unsigned short hl = (unsigned short)(len + pad + 1);
-        fputc(hl & 0xFF, f);
-        fputc(hl >> 8, f);
-        fwrite(dict, 1, (size_t)len, f);
-        for (int i = 0; i < pad; i++) fputc(' ', f);
-        fputc('\n', f);
-    }
+    if (ok) npy_write_header(f, "<f4", 4, (const int[]){n, T, size, size});
     for (int i = 0; ok && i < n; i++) {
         ok = vg_dataset_clip(ds, i, clip, NULL) == VG_OK;
         for (long k = 0; ok && k < (long)T * size * size; k++) {
