@@ -4,11 +4,27 @@
 #ifndef VG_DATA_DATASET_IMPL_H
 #define VG_DATA_DATASET_IMPL_H
 
+#include <ctype.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "data/mnist_source.h"
+
+/* 1 if the file name's extension (after the last '.' of its last path
+ * component) is one of ext[0..n), case-insensitively; ext in lower case. */
+static inline int vg_name_has_ext(const char *name, const char *const *ext, size_t n) {
+    const char *dot = strrchr(name, '.'), *slash = strrchr(name, '/');
+    if (!dot || (slash && dot < slash)) return 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *a = dot + 1, *b = ext[i];
+        while (*a && *b && tolower((unsigned char)*a) == *b) a++, b++;
+        if (!*a && !*b) return 1;
+    }
+    return 0;
+}
 
 /* The per-clip random stream: Philox4x32-10 keyed by the seed, with counter
  * (draw block, index low word, index high word, source tag). Clip i of one

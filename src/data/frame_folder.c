@@ -12,17 +12,11 @@
 
 #include "core/checked.h"
 #include "core/status.h"
+#include "data/dataset_impl.h"
 
 int vg_frame_is_image_name(const char *name) {
     static const char *const ext[] = {"png", "jpg", "jpeg"};
-    const char *dot = strrchr(name, '.'), *slash = strrchr(name, '/');
-    if (!dot || (slash && dot < slash)) return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-        const char *a = dot + 1, *b = ext[i];
-        while (*a && *b && tolower((unsigned char)*a) == *b) a++, b++;
-        if (!*a && !*b) return 1;
-    }
-    return 0;
+    return vg_name_has_ext(name, ext, sizeof ext / sizeof ext[0]);
 }
 
 int vg_natural_cmp(const char *a, const char *b) {

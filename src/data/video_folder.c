@@ -3,7 +3,6 @@
  * video once (frame lists kept for cheap reopening), map clip indices to
  * (video, start) and decode clips through small pools of open decoders.
  * Decoding itself is io/video_reader.c's and data/frame_folder.c's. */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -58,14 +57,7 @@ struct vg_video_folder {
 
 int vg_video_folder_is_video_name(const char *path) {
     static const char *const ext[] = {"mp4", "m4v", "mov", "mkv", "webm", "avi", "gif", "mpg", "mpeg"};
-    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
-    if (!dot || (slash && dot < slash)) return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-        const char *a = dot + 1, *b = ext[i];
-        while (*a && *b && tolower((unsigned char)*a) == *b) a++, b++;
-        if (!*a && !*b) return 1;
-    }
-    return 0;
+    return vg_name_has_ext(path, ext, sizeof ext / sizeof ext[0]);
 }
 
 typedef struct found {
