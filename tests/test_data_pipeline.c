@@ -157,11 +157,7 @@ static void test_opencv_samples(void) {
         char cmd[1024], outb[64] = "";
         snprintf(cmd, sizeof cmd, "ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 '%s'",
                  r->videos[i].path);
-        FILE *p = popen(cmd, "r");
-        if (p) {
-            if (!fgets(outb, sizeof outb, p)) outb[0] = 0;
-            pclose(p);
-        }
+        sh_capture(cmd, outb, sizeof outb);
         CHECK(atoll(outb) == r->videos[i].frames, "%s: %lld frames, ffprobe counts %s", r->videos[i].path,
               (long long)r->videos[i].frames, outb);
     }

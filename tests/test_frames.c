@@ -33,16 +33,7 @@
 static uint8_t *ffmpeg_rgb(const char *path, size_t want) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "ffmpeg -v error -i '%s' -f rawvideo -pix_fmt rgb24 -", path);
-    FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
-    uint8_t *b = malloc(want + 1);
-    size_t n = fread(b, 1, want + 1, p);
-    int st = pclose(p);
-    if (n != want || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        free(b);
-        return NULL;
-    }
-    return b;
+    return sh_read_exact(cmd, want);
 }
 
 static void test_natural_order(void) {

@@ -30,27 +30,6 @@
 #include "vidgan.h"
 
 
-static int capture(const char *cmd, char *out, size_t cap) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static uint8_t *read_all_cmd(const char *cmd, size_t want) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
-    uint8_t *b = malloc(want + 1);
-    size_t n = fread(b, 1, want + 1, p);
-    int st = pclose(p);
-    if (n != want || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        free(b);
-        return NULL;
-    }
-    return b;
-}
 
 /* ffprobe: width, height, avg_frame_rate, counted frames */
 static int probe(const char *path, int *w, int *h, double *rate, int *frames) {
@@ -58,7 +37,7 @@ static int probe(const char *path, int *w, int *h, double *rate, int *frames) {
     snprintf(cmd, sizeof cmd,
              "ffprobe -v error -count_frames -select_streams v:0 -show_entries "
              "stream=width,height,avg_frame_rate,nb_read_frames -of csv=p=0 '%s'", path);
-    if (capture(cmd, out, sizeof out) != 0) return 0;
+    if (sh_capture(cmd, out, sizeof out) != 0) return 0;
     int an, ad;
     if (sscanf(out, "%d,%d,%d/%d,%d", w, h, &an, &ad, frames) != 5) return 0;
     *rate = ad ? (double)an / ad : 0;
@@ -216,7 +195,7 @@ static void test_reader_file(const char *name, int frames, double fps, const cha
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "ffmpeg -v error -i '%s' -fps_mode passthrough -f rawvideo -pix_fmt rgb24 -", path);
     const size_t fb = 96 * 64 * 3;
-    uint8_t *ff = read_all_cmd(cmd, (size_t)frames * fb);
+    uint8_t *ff = sh_read_exact(cmd, (size_t)frames * fb);
     CHECK(ff != NULL, "ffmpeg decode of %s", name);
     if (full && ff) {
         double worst = 0;
@@ -435,7 +414,7 @@ int main(void) {
         return 1;
     }
     char ver[256];
-    int tools = capture("ffmpeg -version", ver, sizeof ver) == 0 && capture("ffprobe -version", ver, sizeof ver) == 0;
+    int tools = sh_capture("ffmpeg -version", ver, sizeof ver) == 0 && sh_capture("ffprobe -version", ver, sizeof ver) == 0;
     CHECK(tools, "ffmpeg and ffprobe are needed (install the ffmpeg package)");
     if (!tools) TEST_END();
     const char *src = "-v error -f lavfi -i testsrc2=size=96x64:rate=10 -frames:v 24";
