@@ -187,6 +187,20 @@ static int fake_source(const char *fake, vg_dataset_spec *spec, char link[600], 
     return 0;
 }
 
+/* A table section "  title:" with one row per reason k = 1 .. count-1
+ * (0 is "passed"): its share of the generated total ("-" without generated
+ * counts) and of real B's. */
+static void print_breakdown(FILE *out, const char *title, const char *const *label, int count, const int64_t *gen,
+                            int64_t gen_total, const int64_t *real, int64_t real_total) {
+    fprintf(out, "  %s:\n", title);
+    for (int k = 1; k < count; k++) {
+        char name[48], gv[32] = "-";
+        snprintf(name, sizeof name, "  %s", label[k]);
+        if (gen) snprintf(gv, sizeof gv, "%.1f%%", 100.0 * (double)gen[k] / (double)gen_total);
+        fprintf(out, "  %-36s %12s %11.1f%%\n", name, gv, 100.0 * (double)real[k] / (double)real_total);
+    }
+}
+
 /* The message of the last failure, with path in front unless it names it. */
 static void fail_msg(const char *path) {
     const char *e = vg_last_error();
@@ -618,13 +632,8 @@ int cmd_eval(int argc, char **argv) {
         report(results, &P, "all-valid clips (shapes)", "shapes_valid_clips", NULL, NULL,
                g ? (double)g->valid_clips / (double)g->clips : NAN, (double)B.shapes.valid_clips / (double)B.shapes.clips,
                "higher", 100, "%.1f%%", NULL);
-        fprintf(table, "  frames by verdict:\n");
-        for (int k = 1; k < VG_SHAPES_VERDICT_COUNT; k++) {
-            char name[40], gv[32] = "-";
-            snprintf(name, sizeof name, "  %s", verdict_label[k]);
-            if (g) snprintf(gv, sizeof gv, "%.1f%%", 100.0 * (double)g->verdicts[k] / (double)g->frames);
-            fprintf(table, "  %-36s %12s %11.1f%%\n", name, gv, 100.0 * (double)B.shapes.verdicts[k] / (double)B.shapes.frames);
-        }
+        print_breakdown(table, "frames by verdict", verdict_label, VG_SHAPES_VERDICT_COUNT, g ? g->verdicts : NULL,
+                        g ? g->frames : 0, B.shapes.verdicts, B.shapes.frames);
     }
     if (nets.digits) {
         const vg_digits_summary *g = have_gen ? &G.digits : NULL, *b = &B.digits;
@@ -641,20 +650,10 @@ int cmd_eval(int argc, char **argv) {
             report(results, &P, "same class both halves (evaluator)", "digits_identity_stable", "evaluator", ev_hash,
                    have_gen ? (double)G.id_stable / (double)n_gen : NAN, (double)B.id_stable / (double)N, "higher", 100,
                    "%.1f%%", NULL);
-        fprintf(table, "  frames by verdict:\n");
-        for (int k = 1; k < VG_DIGITS_VERDICT_COUNT; k++) {
-            char name[48], gv[32] = "-";
-            snprintf(name, sizeof name, "  %s", digits_verdict_label[k]);
-            if (g) snprintf(gv, sizeof gv, "%.1f%%", 100.0 * (double)g->verdicts[k] / (double)g->frames);
-            fprintf(table, "  %-36s %12s %11.1f%%\n", name, gv, 100.0 * (double)b->verdicts[k] / (double)b->frames);
-        }
-        fprintf(table, "  clips by motion:\n");
-        for (int k = 1; k < VG_DIGITS_MOTION_COUNT; k++) {
-            char name[48], gv[32] = "-";
-            snprintf(name, sizeof name, "  %s", digits_motion_label[k]);
-            if (g) snprintf(gv, sizeof gv, "%.1f%%", 100.0 * (double)g->motion[k] / (double)g->clips);
-            fprintf(table, "  %-36s %12s %11.1f%%\n", name, gv, 100.0 * (double)b->motion[k] / (double)b->clips);
-        }
+        print_breakdown(table, "frames by verdict", digits_verdict_label, VG_DIGITS_VERDICT_COUNT, g ? g->verdicts : NULL,
+                        g ? g->frames : 0, b->verdicts, b->frames);
+        print_breakdown(table, "clips by motion", digits_motion_label, VG_DIGITS_MOTION_COUNT, g ? g->motion : NULL,
+                        g ? g->clips : 0, b->motion, b->clips);
         if (b->as_one_clips || (g && g->as_one_clips)) {
             char gv[32] = "-";
             if (g) snprintf(gv, sizeof gv, "%.1f%%", 100.0 * (double)g->as_one_clips / (double)g->clips);
