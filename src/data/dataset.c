@@ -59,6 +59,15 @@ static vg_status check_sampling(const vg_dataset_spec *spec) {
     return VG_OK;
 }
 
+/* The generated sets, in the order of `which` below. */
+static const char *const generated_sources[3] = {"shapes", "mnist", "fashion"};
+
+int vg_dataset_is_generated(const char *source) {
+    for (int i = 0; source && i < 3; i++)
+        if (strcmp(source, generated_sources[i]) == 0) return 1;
+    return 0;
+}
+
 vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     if (!out) return vg_fail(VG_ERR_INVALID, "vg_dataset_open: out is NULL");
     *out = NULL;
@@ -74,10 +83,9 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     vg_status st = check_sampling(&spec);
     if (st != VG_OK) return st;
 
-    static const char *const sources[] = {"shapes", "mnist", "fashion"};
     int which = -1;
     for (int i = 0; i < 3; i++)
-        if (strcmp(spec.source, sources[i]) == 0) which = i;
+        if (strcmp(spec.source, generated_sources[i]) == 0) which = i;
     if (which >= 0 && (spec.crop != VG_CROP_CENTRE || spec.hflip))
         return vg_fail(VG_ERR_INVALID,
                        "%s: %s applies to real data sources (folders of videos or of frame folders, .npy arrays, clip "
@@ -121,7 +129,7 @@ vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec_in) {
     ds->hflip = spec.hflip;
     ds->fps = spec.fps;
     ds->labels = spec.labels;
-    ds->desc.source = which >= 0 ? sources[which] : folder;
+    ds->desc.source = which >= 0 ? generated_sources[which] : folder;
     ds->desc.frames = spec.frames;
     ds->desc.height = ds->desc.width = spec.size;
     ds->desc.infinite = 1;

@@ -117,6 +117,10 @@ typedef struct vg_dataset_desc {
     int infinite;                    /* 1: every index >= 0 is a clip */
 } vg_dataset_desc;
 
+/* 1 if source names a generated set ("shapes", "mnist", "fashion": clips
+ * drawn, not read; no frame rate, crop or flip choices), else 0. */
+int vg_dataset_is_generated(const char *source);
+
 /* Open a data set; on failure *out is NULL and vg_last_error() says why
  * (for a missing cache: which command creates it). */
 vg_status vg_dataset_open(vg_dataset **out, const vg_dataset_spec *spec);

@@ -3,7 +3,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 int cli_data_check(const cli_data *d) {
     vg_crop crop;
@@ -50,16 +49,9 @@ int cli_data_spec(const cli_data *d, vg_dataset_spec *spec) {
     return 0;
 }
 
-int cli_data_generated(const char *source) {
-    static const char *const generated[] = {"shapes", "mnist", "fashion"};
-    for (int i = 0; i < 3; i++)
-        if (source && strcmp(source, generated[i]) == 0) return 1;
-    return 0;
-}
-
 void cli_data_describe(FILE *f, const vg_dataset_spec *spec) {
     /* the generated sets have no frames to pick, nothing to crop, own labels */
-    if (cli_data_generated(spec->source)) return;
+    if (vg_dataset_is_generated(spec->source)) return;
     const int stride = spec->stride > 1 ? spec->stride : 1;
     if (spec->fps > 0)
         fprintf(f, "sampling: frames at %g fps (from each video's own rate)", spec->fps);

@@ -66,9 +66,6 @@ int cli_data_spec(const cli_data *d, vg_dataset_spec *spec);
 /* The same checks only (eval merges the options with a checkpoint's). */
 int cli_data_check(const cli_data *d);
 
-/* 1 if source names a generated set (shapes, mnist, fashion). */
-int cli_data_generated(const char *source);
-
 /* One line on f describing how clips are sampled from real data ("sampling:
  * one frame in 2, crop centre, no flips, labels folders"); nothing for the
  * generated sets (shapes, mnist, fashion), which have no such choices. */

@@ -142,7 +142,7 @@ int cmd_data(int argc, char **argv) {
     if (strcmp(what, "info") == 0) {
         printf("data set: %s\nclip: C %d, T %d, H %d, W %d\nclips per epoch: %lld%s\nclasses: %d\n", d->source, d->channels,
                d->frames, d->height, d->width, (long long)d->size, !d->infinite ? ""
-               : cli_data_generated(d->source) ? " (generated: every index is a new clip)"
+               : vg_dataset_is_generated(d->source) ? " (generated: every index is a new clip)"
                                                : " (an epoch; clip indices wrap around)",
                d->num_classes);
         for (int i = 0; i < d->num_classes && i < 12; i++) printf("  %d: %s\n", i, d->class_names[i]);
