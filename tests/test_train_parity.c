@@ -1,8 +1,9 @@
 /* Step parity with PyTorch (llm.c's test_gpt2 habit): a small 3D-DCGAN
  * starts from the weights in tests/fixtures/train_step.safetensors and runs 5
  * training iterations on the fixture's real clips and noise, for each loss
- * (non-saturating, hinge, least squares) and for hinge with a spectrally
- * normalised discriminator. The reference
+ * (non-saturating, hinge, least squares), for hinge with a spectrally
+ * normalised discriminator and for non-saturating with a resize-convolution
+ * generator (--g-arch resize). The reference
  * (tools/fixtures/make_train_step.py + tools/ref_dcgan3d.py) ran the same
  * iterations in float64. Checked: every iteration's D and G loss within 1e-3
  * relative (measured: <= 5e-6); after 5 iterations every parameter and
@@ -81,18 +82,21 @@ int main(void) {
     CHECK(vg_st_read_f32(f, "real", real, steps * c.batch * clip) == VG_OK, "%s", vg_last_error());
     CHECK(vg_st_read_f32(f, "z", z, steps * c.batch * c.model.z_dim) == VG_OK, "%s", vg_last_error());
 
-    const char *kinds[] = {"nonsat", "hinge", "lsgan", "hinge_sn"};
-    for (int k = 0; k < 4; k++) {
-        int sn = strstr(kinds[k], "_sn") != NULL;
-        CHECK(vg_gan_loss_parse(sn ? "hinge" : kinds[k], &c.loss), "loss name %s", kinds[k]);
+    const char *kinds[] = {"nonsat", "hinge", "lsgan", "hinge_sn", "nonsat_resize"};
+    for (int k = 0; k < 5; k++) {
+        int sn = strstr(kinds[k], "_sn") != NULL, rs = strstr(kinds[k], "_resize") != NULL;
+        char loss[16];
+        snprintf(loss, sizeof loss, "%.*s", (int)strcspn(kinds[k], "_"), kinds[k]);
+        CHECK(vg_gan_loss_parse(loss, &c.loss), "loss name %s", kinds[k]);
         c.model.spectral_norm = sn;
+        c.model.g_arch = rs ? VG_G_RESIZE : VG_G_DECONV;
         const char *init = sn ? "init_sn." : "init.";
         vg_trainer t;
         if (vg_trainer_init(&t, &c, NULL) != VG_OK) {
             CHECK(0, "%s: trainer: %s", kinds[k], vg_last_error());
             continue;
         }
-        CHECK(vg_params_from_file(t.model.G, f, init, 0) == VG_OK, "%s", vg_last_error());
+        CHECK(vg_params_from_file(t.model.G, f, rs ? "init_rs." : init, 0) == VG_OK, "%s", vg_last_error());
         CHECK(vg_params_from_file(t.model.D, f, init, 0) == VG_OK, "%s", vg_last_error());
         char name[64];
         snprintf(name, sizeof name, "%s.losses", kinds[k]);

@@ -90,7 +90,7 @@ def main():
     step = int(meta["step"])
 
     def make_g():
-        return Generator(mc["size"], mc["frames"], mc["channels"], mc["z_dim"], mc["g_base"])
+        return Generator(mc["size"], mc["frames"], mc["channels"], mc["z_dim"], mc["g_base"], mc.get("g_arch", "deconv"))
 
     G, D = make_g(), Discriminator(mc["size"], mc["frames"], mc["channels"], mc["d_base"])
     G.load_state_dict(state_dict(tensors, "G.", step), strict=True)

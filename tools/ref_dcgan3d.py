@@ -22,7 +22,10 @@ def geometry(size, frames):
 
 
 class Generator(nn.Module):
-    def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64):
+    """arch "deconv": ConvTranspose3d stages (DCGAN); "resize": nearest
+    Upsample + Conv3d kernel 3 per stage (vidgan's --g-arch resize)."""
+
+    def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64, arch="deconv"):
         super().__init__()
         S, t0, td = geometry(size, frames)
         ch = base << (S - 1)
@@ -30,8 +33,12 @@ class Generator(nn.Module):
         for s in range(1, S + 1):
             out = channels if s == S else ch // 2
             doubles = s > S - td
-            kt, st = (4, 2) if doubles else (3, 1)
-            layers.append(nn.ConvTranspose3d(ch, out, (kt, 4, 4), (st, 2, 2), (1, 1, 1), bias=False))
+            if arch == "resize":
+                layers.append(nn.Upsample(scale_factor=(2 if doubles else 1, 2, 2), mode="nearest"))
+                layers.append(nn.Conv3d(ch, out, 3, 1, 1, bias=False))
+            else:
+                kt, st = (4, 2) if doubles else (3, 1)
+                layers.append(nn.ConvTranspose3d(ch, out, (kt, 4, 4), (st, 2, 2), (1, 1, 1), bias=False))
             layers += [nn.Tanh()] if s == S else [nn.BatchNorm3d(out), nn.ReLU(True)]
             ch = out
         self.net = nn.Sequential(*layers)

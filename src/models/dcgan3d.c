@@ -16,7 +16,25 @@ static int ilog2(int x) {
     return n;
 }
 
+const char *vg_g_arch_name(vg_g_arch a) {
+    switch (a) {
+    case VG_G_DECONV: return "deconv";
+    case VG_G_RESIZE: return "resize";
+    }
+    return NULL;
+}
+
+int vg_g_arch_parse(const char *name, vg_g_arch *out) {
+    for (int a = VG_G_DECONV; a <= VG_G_RESIZE; a++)
+        if (name && strcmp(name, vg_g_arch_name((vg_g_arch)a)) == 0) {
+            *out = (vg_g_arch)a;
+            return 1;
+        }
+    return 0;
+}
+
 static vg_status check_config(const vg_dcgan3d_config *c) {
+    if (!vg_g_arch_name(c->g_arch)) return vg_fail(VG_ERR_INVALID, "dcgan3d: unknown generator architecture %d", (int)c->g_arch);
     if (!is_pow2(c->size) || c->size < 8 || c->size > 512)
         return vg_fail(VG_ERR_INVALID, "dcgan3d: size must be a power of two in [8, 512], got %d", c->size);
     if (!is_pow2(c->frames) || c->frames > 256)
@@ -44,9 +62,10 @@ static vg_status check_config(const vg_dcgan3d_config *c) {
 }
 
 /* Declares a conv weight and, if bn, the BatchNorm parameters and buffers
- * under "<prefix>.net.<index>" and "<prefix>.net.<index + 1>". */
+ * under "<prefix>.net.<index>" and "<prefix>.net.<index + 1>". A transposed
+ * convolution's weight is (in, out, ...), a convolution's (out, in, ...). */
 static vg_status declare_layer(vg_params *P, vg_dcgan3d_layer *L, const char *prefix, int index, const int64_t wshape[5],
-                               int bn, int sn) {
+                               int transposed, int bn, int sn) {
     char name[96];
     snprintf(name, sizeof name, "%s.net.%d.weight%s", prefix, index, sn ? "_orig" : "");
     L->weight = vg_param_add(P, name, 5, wshape);
@@ -61,7 +80,7 @@ static vg_status declare_layer(vg_params *P, vg_dcgan3d_layer *L, const char *pr
     }
     if (!bn) return VG_OK;
     /* the BatchNorm's channels are the conv's output channels */
-    int64_t c = strcmp(prefix, "G") == 0 ? wshape[1] : wshape[0];
+    int64_t c = transposed ? wshape[1] : wshape[0];
     snprintf(name, sizeof name, "%s.net.%d.weight", prefix, index + 1);
     L->bn_weight = vg_param_add(P, name, 1, &c);
     snprintf(name, sizeof name, "%s.net.%d.bias", prefix, index + 1);
@@ -137,15 +156,24 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
     int64_t ch = (int64_t)cfg->g_base << (S - 1);
     int idx = 0;
     m->ng = S + 1;
-    st = declare_layer(m->G, &m->g[0], "G", idx, (int64_t[]){cfg->z_dim, ch, t0, 4, 4}, 1, 0);
+    st = declare_layer(m->G, &m->g[0], "G", idx, (int64_t[]){cfg->z_dim, ch, t0, 4, 4}, 1, 1, 0);
     set_geometry(&m->g[0], t0, 1, 0, 4, 1, 0);
     idx += 3; /* conv, BN, ReLU */
     for (int s = 1; s <= S && st == VG_OK; s++) {
         int64_t out = s == S ? cfg->channels : ch / 2;
         int last = s == S;
         int doubles = s > S - t_doublings; /* T doubles in the last t_doublings stages */
-        st = declare_layer(m->G, &m->g[s], "G", idx, (int64_t[]){ch, out, doubles ? 4 : 3, 4, 4}, !last, 0);
-        set_geometry(&m->g[s], doubles ? 4 : 3, doubles ? 2 : 1, 1, 4, 2, 1);
+        vg_dcgan3d_layer *L = &m->g[s];
+        if (cfg->g_arch == VG_G_RESIZE) {
+            idx += 1; /* the Upsample */
+            st = declare_layer(m->G, L, "G", idx, (int64_t[]){out, ch, 3, 3, 3}, 0, !last, 0);
+            set_geometry(L, 3, 1, 1, 3, 1, 1);
+            L->up[0] = doubles ? 2 : 1;
+            L->up[1] = L->up[2] = 2;
+        } else {
+            st = declare_layer(m->G, L, "G", idx, (int64_t[]){ch, out, doubles ? 4 : 3, 4, 4}, 1, !last, 0);
+            set_geometry(L, doubles ? 4 : 3, doubles ? 2 : 1, 1, 4, 2, 1);
+        }
         idx += last ? 2 : 3; /* conv, BN, ReLU / conv, tanh */
         ch = out;
     }
@@ -159,12 +187,13 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
         int64_t out = (int64_t)cfg->d_base << s;
         int bn = s > 0 && !cfg->spectral_norm;
         int halves = s < t_doublings;
-        st = declare_layer(m->D, &m->d[s], "D", idx, (int64_t[]){out, ch, halves ? 4 : 3, 4, 4}, bn, cfg->spectral_norm);
+        st = declare_layer(m->D, &m->d[s], "D", idx, (int64_t[]){out, ch, halves ? 4 : 3, 4, 4}, 0, bn,
+                           cfg->spectral_norm);
         set_geometry(&m->d[s], halves ? 4 : 3, halves ? 2 : 1, 1, 4, 2, 1);
         idx += bn ? 3 : 2;
         ch = out;
     }
-    if (st == VG_OK) st = declare_layer(m->D, &m->d[S], "D", idx, (int64_t[]){1, ch, t0, 4, 4}, 0, cfg->spectral_norm);
+    if (st == VG_OK) st = declare_layer(m->D, &m->d[S], "D", idx, (int64_t[]){1, ch, t0, 4, 4}, 0, 0, cfg->spectral_norm);
     set_geometry(&m->d[S], t0, 1, 0, 4, 1, 0);
     if (st != VG_OK) return st;
     if ((st = vg_params_finalize(m->G)) != VG_OK || (st = vg_params_finalize(m->D)) != VG_OK) return st;
@@ -193,13 +222,45 @@ static vg_tensor *batch_norm(vg_ctx *ctx, const vg_dcgan3d_layer *L, vg_tensor *
     return vg_batch_norm(ctx, x, L->bn_weight, L->bn_bias, L->bn_mean, L->bn_var, bn == VG_BN_TRAIN, 0.1, 1e-5);
 }
 
+/* A resize stage (nearest upsampling by 2, then a kernel-3 convolution with
+ * padding 1) is exactly a transposed convolution with stride 2, kernel 4,
+ * padding 1 whose kernel, per axis, is (w[2], w[1] + w[2], w[0] + w[1],
+ * w[0]): an even output pixel sees x[i - 1] through w[0] and x[i] through
+ * w[1] + w[2], an odd one x[i] through w[0] + w[1] and x[i + 1] through w[2].
+ * An axis without upsampling becomes the flipped kernel (w[2], w[1], w[0])
+ * of a stride-1 transposed convolution. So G computes each stage at the
+ * input's resolution with 8 taps per output instead of 27, and never holds
+ * the upsampled tensor; the weight is rebuilt from the Conv3d weight
+ * (out, in, 3, 3, 3) with recorded ops each step, so its gradient flows
+ * back to the Conv3d weight that checkpoints store. */
+static vg_tensor *resize_as_deconv_weight(vg_ctx *ctx, vg_tensor *w, const int up[3]) {
+    for (int axis = 0; axis < 3 && w; axis++) {
+        int d = 2 + axis;
+        vg_tensor *w0 = vg_slice(ctx, w, d, 0, 1, 1), *w1 = vg_slice(ctx, w, d, 1, 2, 1), *w2 = vg_slice(ctx, w, d, 2, 3, 1);
+        if (up[axis] == 2) {
+            vg_tensor *taps[4] = {w2, vg_add(ctx, w1, w2), vg_add(ctx, w0, w1), w0};
+            w = vg_concat(ctx, taps, 4, d);
+        } else {
+            vg_tensor *taps[3] = {w2, w1, w0};
+            w = vg_concat(ctx, taps, 3, d);
+        }
+    }
+    return vg_permute(ctx, w, (const int[]){1, 0, 2, 3, 4}); /* (out, in, ...) -> (in, out, ...) */
+}
+
 vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn) {
     if (!z) return NULL;
     int64_t n = vg_tensor_dim(z, 0);
     vg_tensor *h = vg_reshape(ctx, z, 5, (int64_t[]){n, m->cfg.z_dim, 1, 1, 1});
     for (int s = 0; s <= m->stages; s++) {
         const vg_dcgan3d_layer *L = &m->g[s];
-        h = vg_conv_transpose3d(ctx, h, L->weight, NULL, layer_args(L));
+        if (L->up[0] > 0) {
+            vg_conv_args a = {0};
+            for (int i = 0; i < 3; i++) a.stride[i] = L->up[i], a.padding[i] = 1;
+            h = vg_conv_transpose3d(ctx, h, resize_as_deconv_weight(ctx, L->weight, L->up), NULL, a);
+        } else {
+            h = vg_conv_transpose3d(ctx, h, L->weight, NULL, layer_args(L));
+        }
         if (s < m->stages)
             h = vg_relu_inplace(ctx, batch_norm(ctx, L, h, bn));
         else

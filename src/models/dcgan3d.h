@@ -11,7 +11,12 @@
  * padding 1 in time), BatchNorm + ReLU between, tanh at the end. D mirrors
  * it with Conv3d, LeakyReLU(0.2), BatchNorm on all but the first block, and
  * a final Conv3d(d_base * 2^(S-1), 1, kernel (t0, 4, 4)). All convolutions
- * without bias (DCGAN). With spectral_norm, every D convolution is
+ * without bias (DCGAN). With g_arch = VG_G_RESIZE, each of G's stages is
+ * instead nearest-neighbour upsampling (x2 in H and W, and in T where the
+ * deconv stage doubles it) followed by Conv3d kernel 3, stride 1, padding 1
+ * ("resize-convolution", Odena et al. 2016: no checkerboard artefacts);
+ * in a PyTorch nn.Sequential the Upsample takes an index of its own, so
+ * stage s's conv is "G.net.<4s>" and its BatchNorm "G.net.<4s+1>". With spectral_norm, every D convolution is
  * spectrally normalised (torch.nn.utils.spectral_norm: "weight_orig",
  * "weight_u", "weight_v") and D has no BatchNorm. At 64x64x16 with bases 64 this is exactly the
  * engine issue's reference model; at 32x32x16, the 32-pixel one. */
@@ -19,6 +24,17 @@
 #define VG_MODELS_DCGAN3D_H
 
 #include "vidgan.h"
+
+/* How G's stages up-sample. */
+typedef enum vg_g_arch {
+    VG_G_DECONV = 0, /* ConvTranspose3d kernel 4, stride 2 (DCGAN, VGAN, TGAN) */
+    VG_G_RESIZE = 1  /* nearest upsampling + Conv3d kernel 3 */
+} vg_g_arch;
+
+/* "deconv" / "resize"; NULL for an unknown value. */
+const char *vg_g_arch_name(vg_g_arch a);
+/* Sets *out and returns 1 for a known name, else 0. */
+int vg_g_arch_parse(const char *name, vg_g_arch *out);
 
 typedef struct vg_dcgan3d_config {
     int size;      /* H = W: 32, 64, 128 (a power of two >= 8) */
@@ -28,6 +44,7 @@ typedef struct vg_dcgan3d_config {
     int g_base;    /* 64 */
     int d_base;    /* 64 */
     int spectral_norm; /* D with spectral normalisation (no BatchNorm then) */
+    vg_g_arch g_arch;  /* G's up-sampling stages (default deconv) */
 } vg_dcgan3d_config;
 
 #define VG_DCGAN3D_MAX_STAGES 6
@@ -37,6 +54,7 @@ typedef struct vg_dcgan3d_layer {
     vg_tensor *bn_weight, *bn_bias, *bn_mean, *bn_var; /* NULL where there is no BatchNorm */
     vg_tensor *sn_u, *sn_v; /* spectral norm's singular vector estimates (out), (rest); NULL without SN */
     int k[3], s[3], p[3];
+    int up[3];   /* > 0: nearest upsampling by these factors, then a Conv3d (resize stage) */
 } vg_dcgan3d_layer;
 
 typedef struct vg_dcgan3d {

@@ -194,11 +194,17 @@ typedef struct ck_meta {
     const char *data; /* points into the file's metadata */
 } ck_meta;
 
+/* g_arch is written only when it is not the default deconv, so checkpoints
+ * of the reference model keep the metadata they always had. */
 static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_config *m) {
+    const char *arch = vg_g_arch_name(m->g_arch);
+    if (!arch) return vg_fail(VG_ERR_INVALID, "checkpoint: unknown generator architecture %d", (int)m->g_arch);
+    char arch_field[48] = "";
+    if (m->g_arch != VG_G_DECONV) snprintf(arch_field, sizeof arch_field, ",\"g_arch\":\"%s\"", arch);
     int n = snprintf(buf, cap,
                      "{\"size\":%d,\"frames\":%d,\"channels\":%d,\"z_dim\":%d,\"g_base\":%d,\"d_base\":%d,"
-                     "\"spectral_norm\":%d}",
-                     m->size, m->frames, m->channels, m->z_dim, m->g_base, m->d_base, m->spectral_norm);
+                     "\"spectral_norm\":%d%s}",
+                     m->size, m->frames, m->channels, m->z_dim, m->g_base, m->d_base, m->spectral_norm, arch_field);
     return n > 0 && (size_t)n < cap ? VG_OK : vg_fail(VG_ERR_INVALID, "checkpoint: model config too long");
 }
 
@@ -297,6 +303,13 @@ static vg_status meta_parse(const vg_st_file *f, ck_meta *m) {
     if (st == VG_OK) st = json_int_field(f, "model_config", j, "g_base", &mc->g_base);
     if (st == VG_OK) st = json_int_field(f, "model_config", j, "d_base", &mc->d_base);
     if (st == VG_OK) st = json_int_field(f, "model_config", j, "spectral_norm", &mc->spectral_norm);
+    if (st == VG_OK) {
+        const json_t *arch = json_object_get(j, "g_arch"); /* absent: deconv */
+        mc->g_arch = VG_G_DECONV;
+        if (arch && (!json_is_string(arch) || !vg_g_arch_parse(json_string_value(arch), &mc->g_arch)))
+            st = vg_fail(VG_ERR_FORMAT, "%s: metadata model_config.g_arch is not a known generator architecture (deconv, resize)",
+                         path);
+    }
     json_decref(j);
     if (st != VG_OK) return st;
 
@@ -369,6 +382,9 @@ static vg_status config_compare(const char *path, const vg_train_config *file, c
     CMP_INT("model_config.g_base", model.g_base)
     CMP_INT("model_config.d_base", model.d_base)
     CMP_INT("model_config.spectral_norm", model.spectral_norm)
+    if (file->model.g_arch != mine->model.g_arch)
+        return vg_fail(VG_ERR_INVALID, "%s: model_config.g_arch differs: the checkpoint has %s, the trainer %s", path,
+                       vg_g_arch_name(file->model.g_arch), vg_g_arch_name(mine->model.g_arch));
     if (file->loss != mine->loss)
         return vg_fail(VG_ERR_INVALID, "%s: train_config.loss differs: the checkpoint has %s, the trainer %s", path,
                        vg_gan_loss_name(file->loss), vg_gan_loss_name(mine->loss));

@@ -120,7 +120,7 @@ int cmd_train(int argc, char **argv) {
     vg_train_config cfg;
     vg_train_config_default(&cfg);
     cli_data d = CLI_DATA_DEFAULTS;
-    const char *out = NULL, *loss = "nonsat", *resume = NULL;
+    const char *out = NULL, *loss = "nonsat", *resume = NULL, *g_arch = "deconv";
     const char *device = "cpu", *precision = "fp32";
     int size = 32, frames = 16, channels = 0, steps = 2000, threads = 0, sample_every = 250, ckpt_every = 500;
     int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1;
@@ -138,6 +138,7 @@ int cmd_train(int argc, char **argv) {
         {"z-dim", OPT_INT, &cfg.model.z_dim, "latent size"},
         {"g-base", OPT_INT, &cfg.model.g_base, "generator base width (last hidden layer)"},
         {"d-base", OPT_INT, &cfg.model.d_base, "discriminator base width (first layer)"},
+        {"g-arch", OPT_STRING, &g_arch, "generator stages: deconv (ConvTranspose3d kernel 4 stride 2, DCGAN) or resize (nearest upsampling + Conv3d kernel 3: no checkerboard artefacts)"},
         {"spectral-norm", OPT_FLAG, &cfg.model.spectral_norm, "spectrally normalise D's convolutions (and drop its BatchNorm)"},
         {"loss", OPT_STRING, &loss, "GAN loss: nonsat, hinge or lsgan"},
         {"batch", OPT_INT, &cfg.batch, "clips per step"},
@@ -181,6 +182,10 @@ int cmd_train(int argc, char **argv) {
     vg_dataset_spec spec = {.frames = frames, .size = size, .channels = channels, .seed = (uint64_t)seed};
     if ((rc = cli_data_spec(&d, &spec)) != 0) return rc;
     const char *data = d.data;
+    if (!vg_g_arch_parse(g_arch, &cfg.model.g_arch)) {
+        fprintf(stderr, "vidgan: --g-arch must be deconv or resize, got '%s'\n", g_arch);
+        return 2;
+    }
     if (!vg_gan_loss_parse(loss, &cfg.loss)) {
         fprintf(stderr, "vidgan: --loss must be nonsat, hinge or lsgan, got '%s'\n", loss);
         return 2;
@@ -289,8 +294,8 @@ int cmd_train(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/samples", out);
     make_dirs(path);
     install_signals();
-    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d) on %s, batch %d, loss %s, %s %s, %d threads -> %s\n",
-            cfg.model.size, cfg.model.size, cfg.model.frames, cfg.model.channels, spec.source, cfg.batch,
+    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d, G %s) on %s, batch %d, loss %s, %s %s, %d threads -> %s\n",
+            cfg.model.size, cfg.model.size, cfg.model.frames, cfg.model.channels, vg_g_arch_name(cfg.model.g_arch), spec.source, cfg.batch,
             vg_gan_loss_name(cfg.loss), vg_get_device(), vg_precision_name(cfg.precision), vg_get_threads(), out);
     progress bar;
     progress_init(&bar, t.step, steps, log_every);
