@@ -154,18 +154,20 @@ static int configs_equal(const vg_train_config *a, const vg_train_config *b) {
     return a->model.size == b->model.size && a->model.frames == b->model.frames &&
            a->model.channels == b->model.channels && a->model.z_dim == b->model.z_dim &&
            a->model.g_base == b->model.g_base && a->model.d_base == b->model.d_base &&
-           a->model.spectral_norm == b->model.spectral_norm && a->model.g_arch == b->model.g_arch && a->loss == b->loss && a->batch == b->batch &&
+           a->model.spectral_norm == b->model.spectral_norm && a->model.g_arch == b->model.g_arch &&
+           a->model.image_d == b->model.image_d && a->loss == b->loss && a->batch == b->batch &&
            a->d_steps == b->d_steps && a->lr_g == b->lr_g && a->lr_d == b->lr_d && a->beta1 == b->beta1 &&
            a->beta2 == b->beta2 && a->eps == b->eps && a->ema_decay == b->ema_decay && a->seed == b->seed;
 }
 
 /* ---- (a), (b), (c) ------------------------------------------------------------ */
 
-static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, vg_g_arch g_arch) {
+static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, vg_g_arch g_arch, int image_d) {
     const int N = 3, M = 3;
     vg_train_config c;
     small_config(&c);
     c.model.g_arch = g_arch;
+    c.model.image_d = image_d;
     c.d_steps = 2;
     c.loss = VG_LOSS_HINGE;
     char *data_json = vg_ckpt_data_json(&data_spec);
@@ -454,6 +456,10 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
           .meta_val = "{\"size\":16,\"frames\":4,\"channels\":3,\"z_dim\":16,\"g_base\":8,\"d_base\":8,\"spectral_norm\":0,"
                       "\"g_arch\":\"pixelshuffle\"}"},
          "model_config.g_arch is not a known generator architecture", "model g_arch unknown"},
+        {{.meta_key = "model_config",
+          .meta_val = "{\"size\":16,\"frames\":4,\"channels\":3,\"z_dim\":16,\"g_base\":8,\"d_base\":8,\"spectral_norm\":0,"
+                      "\"image_d\":2}"},
+         "model_config.image_d must be 0 or 1", "model image_d 2"},
 
         {{.meta_key = "train_config", .meta_val = "{\"loss\":\"hinge\"}"}, "train_config.batch", "train config short"},
         {{.meta_key = "train_config",
@@ -513,6 +519,12 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
     CHECK(vg_ckpt_save(&t2, NULL, bad) == VG_OK, "save: %s", vg_last_error());
     vg_trainer_free(&t2);
     expect_bad(&t, &cur, bad, "model_config.g_arch differs: the checkpoint has resize, the trainer deconv", "other generator");
+    c2 = c;
+    c2.model.image_d = 1;
+    CHECK(vg_trainer_init(&t2, &c2, ds) == VG_OK, "init");
+    CHECK(vg_ckpt_save(&t2, NULL, bad) == VG_OK, "save: %s", vg_last_error());
+    vg_trainer_free(&t2);
+    expect_bad(&t, &cur, bad, "model_config.image_d differs: the checkpoint has 1, the trainer 0", "image discriminator");
     vg_train_config c3 = c;
     c3.ema_decay = 0.99;
     CHECK(vg_trainer_init(&t2, &c3, ds) == VG_OK, "init");
@@ -807,10 +819,10 @@ int main(int argc, char **argv) {
     }
     char *ckpt = path_in(tmpdir, "ckpt-00000003.safetensors");
     char *ckpt_resize = path_in(tmpdir, "resize.safetensors");
-    test_resume_and_round_trip(ds, ckpt_resize, VG_G_RESIZE);
+    test_resume_and_round_trip(ds, ckpt_resize, VG_G_RESIZE, 1);
     remove(ckpt_resize);
     free(ckpt_resize);
-    test_resume_and_round_trip(ds, ckpt, VG_G_DECONV);
+    test_resume_and_round_trip(ds, ckpt, VG_G_DECONV, 0);
     test_broken_files(ds, ckpt);
     test_nonfinite(ds);
     test_prune(ds, ckpt);

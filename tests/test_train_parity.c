@@ -2,8 +2,9 @@
  * starts from the weights in tests/fixtures/train_step.safetensors and runs 5
  * training iterations on the fixture's real clips and noise, for each loss
  * (non-saturating, hinge, least squares), for hinge with a spectrally
- * normalised discriminator and for non-saturating with a resize-convolution
- * generator (--g-arch resize). The reference
+ * normalised discriminator, for non-saturating with a resize-convolution
+ * generator (--g-arch resize) and with MoCoGAN's image discriminator beside
+ * the video one (--image-d). The reference
  * (tools/fixtures/make_train_step.py + tools/ref_dcgan3d.py) ran the same
  * iterations in float64. Checked: every iteration's D and G loss within 1e-3
  * relative (measured: <= 5e-6); after 5 iterations every parameter and
@@ -82,15 +83,17 @@ int main(void) {
     CHECK(vg_st_read_f32(f, "real", real, steps * c.batch * clip) == VG_OK, "%s", vg_last_error());
     CHECK(vg_st_read_f32(f, "z", z, steps * c.batch * c.model.z_dim) == VG_OK, "%s", vg_last_error());
 
-    const char *kinds[] = {"nonsat", "hinge", "lsgan", "hinge_sn", "nonsat_resize"};
-    for (int k = 0; k < 5; k++) {
+    const char *kinds[] = {"nonsat", "hinge", "lsgan", "hinge_sn", "nonsat_resize", "nonsat_imaged"};
+    for (int k = 0; k < 6; k++) {
         int sn = strstr(kinds[k], "_sn") != NULL, rs = strstr(kinds[k], "_resize") != NULL;
+        int image_d = strstr(kinds[k], "_imaged") != NULL;
         char loss[16];
         snprintf(loss, sizeof loss, "%.*s", (int)strcspn(kinds[k], "_"), kinds[k]);
         CHECK(vg_gan_loss_parse(loss, &c.loss), "loss name %s", kinds[k]);
         c.model.spectral_norm = sn;
         c.model.g_arch = rs ? VG_G_RESIZE : VG_G_DECONV;
-        const char *init = sn ? "init_sn." : "init.";
+        c.model.image_d = image_d;
+        const char *init = sn ? "init_sn." : image_d ? "init_di." : "init.";
         vg_trainer t;
         if (vg_trainer_init(&t, &c, NULL) != VG_OK) {
             CHECK(0, "%s: trainer: %s", kinds[k], vg_last_error());

@@ -1,5 +1,5 @@
 """Load a vidgan checkpoint into PyTorch: the reference 3D-DCGAN modules of
-tools/ref_dcgan3d.py (G, D and the EMA generator) and torch.optim.Adam, with
+tools/ref_dcgan3d.py (G, D with its image discriminator D.DI if any, and the EMA generator) and torch.optim.Adam, with
 nothing but json, struct and numpy to read the file (the `safetensors`
 package is not needed). Exits non-zero if anything does not fit.
 
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ref_dcgan3d import Discriminator, Generator  # noqa: E402
+from ref_dcgan3d import Discriminator, Generator, ImageDiscriminator  # noqa: E402
 
 DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
 
@@ -93,6 +93,8 @@ def main():
         return Generator(mc["size"], mc["frames"], mc["channels"], mc["z_dim"], mc["g_base"], mc.get("g_arch", "deconv"))
 
     G, D = make_g(), Discriminator(mc["size"], mc["frames"], mc["channels"], mc["d_base"])
+    if mc.get("image_d"):  # vidgan keeps the image discriminator in D's set: "D.DI.net.<i>"
+        D.DI = ImageDiscriminator(mc["size"], mc["channels"], mc["d_base"])
     G.load_state_dict(state_dict(tensors, "G.", step), strict=True)
     D.load_state_dict(state_dict(tensors, "D.", step), strict=True)
     loaded = ["G", "D"]

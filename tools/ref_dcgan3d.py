@@ -73,6 +73,30 @@ class Discriminator(nn.Module):
         return self.net(x).view(x.shape[0])
 
 
+class ImageDiscriminator(nn.Module):
+    """MoCoGAN's image discriminator D_I as vidgan builds it (--image-d): the
+    2D DCGAN discriminator on every frame, written as Conv3d with temporal
+    kernel 1; one logit per frame, (N * T) clip-major."""
+
+    def __init__(self, size=32, channels=3, base=64, spectral_norm=False):
+        super().__init__()
+        S = int(math.log2(size // 4))
+        sn = nn.utils.spectral_norm if spectral_norm else (lambda m: m)
+        layers, ch = [], channels
+        for s in range(S):
+            out = base << s
+            layers.append(sn(nn.Conv3d(ch, out, (1, 4, 4), (1, 2, 2), (0, 1, 1), bias=False)))
+            if s > 0 and not spectral_norm:
+                layers.append(nn.BatchNorm3d(out))
+            layers.append(nn.LeakyReLU(0.2, True))
+            ch = out
+        layers.append(sn(nn.Conv3d(ch, 1, (1, 4, 4), 1, 0, bias=False)))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x).reshape(-1)
+
+
 def loss_d(kind, real, fake):
     if kind == "hinge":
         return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
@@ -89,25 +113,31 @@ def loss_g(kind, fake):
     return F.softplus(-fake).mean()
 
 
-def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat"):
-    """One iteration as vidgan's trainer (d_steps = 1); returns (loss_D, loss_G)."""
+def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat", DI=None):
+    """One iteration as vidgan's trainer (d_steps = 1); returns (loss_D, loss_G).
+    With an image discriminator DI (its parameters in opt_d), its losses are
+    added to the video discriminator's (MoCoGAN)."""
     opt_d.zero_grad(set_to_none=False)
     real_logits = D(real)
     fake = G(z)
     ld = loss_d(kind, real_logits, D(fake.detach()))
+    if DI is not None:
+        ld = ld + loss_d(kind, DI(real), DI(fake.detach()))
     ld.backward()
     opt_d.step()
     opt_g.zero_grad(set_to_none=False)
     lg = loss_g(kind, D(fake))
+    if DI is not None:
+        lg = lg + loss_g(kind, DI(fake))
     lg.backward()
     opt_g.step()
     return ld.item(), lg.item()
 
 
-def state_dict_flat(G, D):
-    """vidgan's names: "G.<name>" / "D.<name>", without num_batches_tracked."""
+def state_dict_flat(G, D, DI=None):
+    """vidgan's names: "G.<name>" / "D.<name>" (/ "DI.<name>"), without num_batches_tracked."""
     out = {}
-    for prefix, m in (("G.", G), ("D.", D)):
+    for prefix, m in (("G.", G), ("D.", D)) + ((("DI.", DI),) if DI is not None else ()):
         for k, v in m.state_dict().items():
             if not k.endswith("num_batches_tracked"):
                 out[prefix + k] = v

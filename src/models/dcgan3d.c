@@ -53,7 +53,7 @@ static vg_status check_config(const vg_dcgan3d_config *c) {
     int64_t wide_g = (int64_t)c->g_base << (S - 1), wide_d = (int64_t)c->d_base << (S - 1), total = 0;
     total += (int64_t)c->z_dim * wide_g * 64; /* an upper bound of each layer: kernels have <= 64 taps */
     for (int64_t w = wide_g; w >= 2; w /= 2) total += w * (w / 2) * 64;
-    for (int64_t w = wide_d; w >= 2; w /= 2) total += w * (w / 2) * 64;
+    for (int64_t w = wide_d; w >= 2; w /= 2) total += w * (w / 2) * (c->image_d ? 64 + 16 : 64);
     total += (int64_t)(wide_d + c->g_base + c->d_base) * 64 * 3;
     if (total > ((int64_t)1 << 30))
         return vg_fail(VG_ERR_INVALID, "dcgan3d: widths g %d, d %d at size %d give about %lld parameters (limit %lld)",
@@ -195,6 +195,23 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
     }
     if (st == VG_OK) st = declare_layer(m->D, &m->d[S], "D", idx, (int64_t[]){1, ch, t0, 4, 4}, 0, 0, cfg->spectral_norm);
     set_geometry(&m->d[S], t0, 1, 0, 4, 1, 0);
+
+    /* D_I: the same blocks with temporal kernel 1, in D's parameter set */
+    if (cfg->image_d) {
+        ch = cfg->channels;
+        idx = 0;
+        m->ndi = S + 1;
+        for (int s = 0; s < S && st == VG_OK; s++) {
+            int64_t out = (int64_t)cfg->d_base << s;
+            int bn = s > 0 && !cfg->spectral_norm;
+            st = declare_layer(m->D, &m->di[s], "DI", idx, (int64_t[]){out, ch, 1, 4, 4}, 0, bn, cfg->spectral_norm);
+            set_geometry(&m->di[s], 1, 1, 0, 4, 2, 1);
+            idx += bn ? 3 : 2;
+            ch = out;
+        }
+        if (st == VG_OK) st = declare_layer(m->D, &m->di[S], "DI", idx, (int64_t[]){1, ch, 1, 4, 4}, 0, 0, cfg->spectral_norm);
+        set_geometry(&m->di[S], 1, 1, 0, 4, 1, 0);
+    }
     if (st != VG_OK) return st;
     if ((st = vg_params_finalize(m->G)) != VG_OK || (st = vg_params_finalize(m->D)) != VG_OK) return st;
     init_params(m->G, ctx, seed);
@@ -269,19 +286,35 @@ vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_m
     return h;
 }
 
-vg_tensor *vg_dcgan3d_discriminate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *video, vg_bn_mode bn) {
-    if (!video) return NULL;
-    int64_t n = vg_tensor_dim(video, 0);
-    vg_tensor *h = video;
-    for (int s = 0; s <= m->stages; s++) {
-        const vg_dcgan3d_layer *L = &m->d[s];
+/* A discriminator's blocks: conv (spectrally normalised if so declared),
+ * BatchNorm where declared, LeakyReLU(0.2); the last layer is the bare conv. */
+static vg_tensor *run_discriminator(vg_ctx *ctx, const vg_dcgan3d_layer *layers, int n, vg_tensor *h, vg_bn_mode bn) {
+    for (int s = 0; s < n && h; s++) {
+        const vg_dcgan3d_layer *L = &layers[s];
         vg_tensor *w = L->sn_u ? vg_spectral_norm(ctx, L->weight, L->sn_u, L->sn_v, bn == VG_BN_TRAIN, 1e-12) : L->weight;
         h = vg_conv3d(ctx, h, w, NULL, layer_args(L));
-        if (s == m->stages) break;
+        if (s == n - 1) break;
         if (L->bn_weight) h = batch_norm(ctx, L, h, bn);
         h = vg_leaky_relu_inplace(ctx, h, 0.2);
     }
-    return vg_reshape(ctx, h, 1, &n);
+    return h;
+}
+
+vg_tensor *vg_dcgan3d_discriminate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *video, vg_bn_mode bn) {
+    if (!video) return NULL;
+    int64_t n = vg_tensor_dim(video, 0);
+    return vg_reshape(ctx, run_discriminator(ctx, m->d, m->nd, video, bn), 1, &n);
+}
+
+vg_tensor *vg_dcgan3d_discriminate_frames(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *video, vg_bn_mode bn) {
+    if (!video) return NULL;
+    if (m->ndi == 0) {
+        vg_fail(VG_ERR_INVALID, "dcgan3d: this model has no image discriminator");
+        return NULL;
+    }
+    /* (N, 1, T, 1, 1) -> (N * T), clip-major */
+    int64_t n = vg_tensor_dim(video, 0) * vg_tensor_dim(video, 2);
+    return vg_reshape(ctx, run_discriminator(ctx, m->di, m->ndi, video, bn), 1, &n);
 }
 
 vg_status vg_dcgan3d_sample(vg_dcgan3d *m, vg_ctx *ctx, const float *z, int n, int chunk, vg_bn_mode bn, float *out) {

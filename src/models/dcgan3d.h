@@ -18,7 +18,13 @@
  * in a PyTorch nn.Sequential the Upsample takes an index of its own, so
  * stage s's conv is "G.net.<4s>" and its BatchNorm "G.net.<4s+1>". With spectral_norm, every D convolution is
  * spectrally normalised (torch.nn.utils.spectral_norm: "weight_orig",
- * "weight_u", "weight_v") and D has no BatchNorm. At 64x64x16 with bases 64 this is exactly the
+ * "weight_u", "weight_v") and D has no BatchNorm. With image_d, D also
+ * holds MoCoGAN's image discriminator D_I ("DI.net.<i>"): the 2D DCGAN
+ * discriminator applied to every frame on its own, written as Conv3d with
+ * temporal kernel 1 (kernel (1, 4, 4), stride (1, 2, 2), padding (0, 1, 1),
+ * widths d_base, 2 d_base, ..., BatchNorm from the second block, a final
+ * (1, 4, 4) conv to one logit per frame); the trainer adds its loss to the
+ * video discriminator's. At 64x64x16 with bases 64 this is exactly the
  * engine issue's reference model; at 32x32x16, the 32-pixel one. */
 #ifndef VG_MODELS_DCGAN3D_H
 #define VG_MODELS_DCGAN3D_H
@@ -45,6 +51,7 @@ typedef struct vg_dcgan3d_config {
     int d_base;    /* 64 */
     int spectral_norm; /* D with spectral normalisation (no BatchNorm then) */
     vg_g_arch g_arch;  /* G's up-sampling stages (default deconv) */
+    int image_d;       /* also a per-frame image discriminator (MoCoGAN's D_I) */
 } vg_dcgan3d_config;
 
 #define VG_DCGAN3D_MAX_STAGES 6
@@ -61,8 +68,8 @@ typedef struct vg_dcgan3d {
     vg_dcgan3d_config cfg;
     int stages, t0;
     vg_params *G, *D;
-    vg_dcgan3d_layer g[VG_DCGAN3D_MAX_STAGES + 1], d[VG_DCGAN3D_MAX_STAGES + 1];
-    int ng, nd;
+    vg_dcgan3d_layer g[VG_DCGAN3D_MAX_STAGES + 1], d[VG_DCGAN3D_MAX_STAGES + 1], di[VG_DCGAN3D_MAX_STAGES + 1];
+    int ng, nd, ndi; /* ndi = 0 without an image discriminator */
 } vg_dcgan3d;
 
 /* Checks the configuration (messages name the field), declares G's and D's
@@ -84,5 +91,8 @@ vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_m
 vg_status vg_dcgan3d_sample(vg_dcgan3d *m, vg_ctx *ctx, const float *z, int n, int chunk, vg_bn_mode bn, float *out);
 /* video (N, C, T, H, W) -> logits (N) */
 vg_tensor *vg_dcgan3d_discriminate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *video, vg_bn_mode bn);
+/* The image discriminator: video (N, C, T, H, W) -> one logit per frame,
+ * (N * T) in clip-major order; NULL (with an error) without image_d. */
+vg_tensor *vg_dcgan3d_discriminate_frames(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *video, vg_bn_mode bn);
 
 #endif

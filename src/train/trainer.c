@@ -183,13 +183,20 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
         vg_tensor *real_logits = vg_dcgan3d_discriminate(&t->model, ctx, real, VG_BN_TRAIN);
         s.d_real = mean_output(real_logits, c->loss);
         vg_tensor *loss_real = vg_gan_loss_d_real(ctx, c->loss, real_logits);
+        if (m->image_d)
+            loss_real = vg_add(ctx, loss_real,
+                               vg_gan_loss_d_real(ctx, c->loss, vg_dcgan3d_discriminate_frames(&t->model, ctx, real, VG_BN_TRAIN)));
         vg_status st = vg_backward(ctx, loss_real);
         if (st != VG_OK) return st;
         double loss_d = vg_tensor_item(loss_real);
         vg_ctx_release(ctx, after_g);
-        vg_tensor *fake_logits = vg_dcgan3d_discriminate(&t->model, ctx, vg_detach(ctx, fake), VG_BN_TRAIN);
+        vg_tensor *fake_detached = vg_detach(ctx, fake);
+        vg_tensor *fake_logits = vg_dcgan3d_discriminate(&t->model, ctx, fake_detached, VG_BN_TRAIN);
         s.d_fake = mean_output(fake_logits, c->loss);
         vg_tensor *loss_fake = vg_gan_loss_d_fake(ctx, c->loss, fake_logits);
+        if (m->image_d)
+            loss_fake = vg_add(ctx, loss_fake,
+                               vg_gan_loss_d_fake(ctx, c->loss, vg_dcgan3d_discriminate_frames(&t->model, ctx, fake_detached, VG_BN_TRAIN)));
         if ((st = vg_backward(ctx, loss_fake)) != VG_OK) return st;
         loss_d += vg_tensor_item(loss_fake);
         s.loss_d = loss_d;
@@ -204,6 +211,8 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
     vg_params_set_requires_grad(t->model.G, 1);
     vg_params_zero_grad(t->model.G);
     vg_tensor *loss_g = vg_gan_loss_g(ctx, c->loss, vg_dcgan3d_discriminate(&t->model, ctx, fake, VG_BN_TRAIN));
+    if (m->image_d)
+        loss_g = vg_add(ctx, loss_g, vg_gan_loss_g(ctx, c->loss, vg_dcgan3d_discriminate_frames(&t->model, ctx, fake, VG_BN_TRAIN)));
     vg_status st = vg_backward(ctx, loss_g);
     vg_params_set_requires_grad(t->model.D, 1);
     if (st != VG_OK) return st;

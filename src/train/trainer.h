@@ -32,8 +32,8 @@ typedef struct vg_train_config {
 void vg_train_config_default(vg_train_config *c);
 
 typedef struct vg_step_stats {
-    double loss_d, loss_g;
-    double d_real, d_fake; /* mean D output on real / fake clips (sigmoid for nonsat, raw logits otherwise) */
+    double loss_d, loss_g; /* with an image discriminator: video D's + image D's loss (MoCoGAN) */
+    double d_real, d_fake; /* mean video D output on real / fake clips (sigmoid for nonsat, raw logits otherwise) */
     int skipped_d, skipped_g; /* updates skipped for non-finite loss or gradients */
 } vg_step_stats;
 
