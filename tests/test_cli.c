@@ -1,10 +1,11 @@
 /* The command line end to end, as a user runs it: a short training run
  * (files it writes, ffprobe on its GIFs), resume through --resume auto giving
  * the same weights as an uninterrupted run, SIGINT/SIGTERM stopping with a
- * checkpoint and exit 130/143, sampling to GIF/PNG/grid/latent walk, and
+ * checkpoint and exit 130/143, sampling to GIF/PNG/grid/latent walk/.npy, and
  * clear errors for corrupt checkpoints and unknown options. Runs the
  * vidgan binary of the same build as this test (<build>/tests/test_cli ->
  * <build>/vidgan), so the sanitizer build checks the sanitized CLI. */
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -126,6 +127,40 @@ int main(int argc, char **argv) {
     rc = run("%s sample --ckpt %s --n 2 -o %s/frames/", vidgan, a6, tmp);
     CHECK(rc == 0 && exists("%s/frames/video_001/frame_0007.png", tmp) && !exists("%s/frames/video_001/frame_0008.png", tmp),
           "PNG frames: exit %d", rc);
+    /* .npy: float32 (N, T, H, W, C) in [0, 1], the same pixels as the PNG
+     * frames of the same seed (ffmpeg decodes those; PNG rounds to 1/255) */
+    rc = run("%s sample --ckpt %s --n 2 -o %s/clips.npy", vidgan, a6, tmp);
+    CHECK(rc == 0, "sample -o clips.npy: exit %d", rc);
+    snprintf(path, sizeof path, "%s/clips.npy", tmp);
+    FILE *npy = fopen(path, "rb");
+    static unsigned char buf[128 + 2 * 8 * 16 * 16 * 3 * 4 + 1];
+    size_t got = npy ? fread(buf, 1, sizeof buf, npy) : 0;
+    if (npy) fclose(npy);
+    const char *want_hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 8, 16, 16, 3), }";
+    CHECK(got == 128 + 2 * 8 * 16 * 16 * 3 * 4 && memcmp(buf, "\x93NUMPY\x01\x00", 8) == 0 && buf[8] == 118 && buf[9] == 0 &&
+              memcmp(buf + 10, want_hdr, strlen(want_hdr)) == 0 && buf[127] == '\n',
+          "clips.npy: a NumPy 1.0 header for float32 (2, 8, 16, 16, 3), data at byte 128 (%zu bytes)", got);
+    if (got == 128 + 2 * 8 * 16 * 16 * 3 * 4) {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "ffmpeg -loglevel error -i %s/frames/video_001/frame_0005.png -f rawvideo -pix_fmt rgb24 -", tmp);
+        FILE *pf = popen(cmd, "r");
+        unsigned char rgb[16 * 16 * 3 + 1]; /* one more: a frame with a border would not fit */
+        size_t nrgb = pf ? fread(rgb, 1, sizeof rgb, pf) : 0;
+        if (pf) pclose(pf);
+        CHECK(nrgb == 16 * 16 * 3, "video 1 frame 5 is a 16x16 PNG, no grid border (%zu bytes)", nrgb);
+        double worst = 0;
+        for (size_t i = 0; i < nrgb; i++) {
+            float v;
+            memcpy(&v, buf + 128 + ((size_t)(1 * 8 + 5) * 16 * 16 * 3 + i) * 4, 4);
+            double d = fabs(v * 255.0 - rgb[i]);
+            worst = d > worst ? d : worst;
+        }
+        CHECK(nrgb == 16 * 16 * 3 && worst <= 0.5 + 1e-3, "clips.npy video 1 frame 5 matches its PNG within rounding (worst %.3f / 255)",
+              worst);
+    }
+    rc = run("%s sample --ckpt %s --n 2 --grid -o %s/grid.npy 2>/dev/null", vidgan, a6, tmp);
+    CHECK(rc == 2, "--grid with .npy refused: exit %d", rc);
+
     /* the same seed gives the same GIF; another seed another */
     rc = run("%s sample --ckpt %s --n 4 --seed 7 --grid -o %s/grid2.gif && cmp -s %s/grid.gif %s/grid2.gif", vidgan, a6, tmp,
              tmp, tmp);

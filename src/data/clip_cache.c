@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "data/video_folder.h"
 #include "io/atomic_file.h"
+#include "io/npy.h"
 
 #define BLOCK 64 /* clips decoded per vg_dataset_batch call */
 
@@ -31,25 +32,6 @@ int vg_clip_cache_find(const char *path, char *npy, char *json, size_t cap) {
         return 0;
     }
     return stat(json, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* The NumPy 1.0 header of a uint8 C-order array, padded so the data starts
- * at a multiple of 64 bytes. */
-static size_t npy_header(char *h, size_t cap, const int64_t shape[5]) {
-    char dict[256];
-    int dl = snprintf(dict, sizeof dict, "{'descr': '|u1', 'fortran_order': False, 'shape': (%lld, %lld, %lld, %lld, %lld), }",
-                      (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)shape[3],
-                      (long long)shape[4]);
-    size_t total = (10 + (size_t)dl + 1 + 63) / 64 * 64;
-    if (total > cap) return 0;
-    size_t hl = total - 10;
-    memcpy(h, "\x93NUMPY\x01\x00", 8);
-    h[8] = (char)(hl & 0xff);
-    h[9] = (char)(hl >> 8);
-    memcpy(h + 10, dict, (size_t)dl);
-    memset(h + 10 + dl, ' ', hl - (size_t)dl - 1);
-    h[total - 1] = '\n';
-    return total;
 }
 
 static vg_status make_dir(const char *dir) {
@@ -123,7 +105,7 @@ vg_status vg_clip_cache_write(const vg_dataset *ds, const vg_dataset_spec *spec,
     }
     vg_atomic_file f;
     char hdr[512];
-    size_t hn = npy_header(hdr, sizeof hdr, shape);
+    size_t hn = vg_npy_header(hdr, sizeof hdr, VG_NPY_U8, 5, shape);
     st = vg_atomic_open(&f, npy);
     if (st == VG_OK) {
         st = vg_atomic_write(&f, hdr, hn);

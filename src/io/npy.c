@@ -11,6 +11,7 @@
 
 #include "core/checked.h"
 #include "core/status.h"
+#include "io/atomic_file.h"
 #include "io/npy.h"
 
 struct vg_npy {
@@ -345,4 +346,47 @@ vg_status vg_npy_read_f32(const vg_npy *f, int64_t first, int64_t n, float *dst)
         }
     }
     return VG_OK;
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+size_t vg_npy_header(char *h, size_t cap, vg_npy_dtype dtype, int ndim, const int64_t *shape) {
+    if ((dtype != VG_NPY_U8 && dtype != VG_NPY_F32) || ndim < 1 || ndim > 8) return 0;
+    char dict[512];
+    int dl = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
+                      dtype == VG_NPY_U8 ? "|u1" : "<f4");
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) return 0;
+        dl += snprintf(dict + dl, sizeof dict - (size_t)dl, "%lld,%s", (long long)shape[i], i + 1 < ndim ? " " : "");
+    }
+    /* numpy writes (n,) for one dim and (a, b) otherwise */
+    if (ndim > 1) dl--;
+    dl += snprintf(dict + dl, sizeof dict - (size_t)dl, "), }");
+    if (dl <= 0 || (size_t)dl >= sizeof dict) return 0;
+    size_t total = (10 + (size_t)dl + 1 + 63) / 64 * 64;
+    if (total > cap || total - 10 > 65535) return 0;
+    size_t hl = total - 10;
+    memcpy(h, "\x93NUMPY\x01\x00", 8);
+    h[8] = (char)(hl & 0xff);
+    h[9] = (char)(hl >> 8);
+    memcpy(h + 10, dict, (size_t)dl);
+    memset(h + 10 + dl, ' ', hl - (size_t)dl - 1);
+    h[total - 1] = '\n';
+    return total;
+}
+
+vg_status vg_npy_write(const char *path, vg_npy_dtype dtype, int ndim, const int64_t *shape, const void *data) {
+    char hdr[640];
+    size_t hn = vg_npy_header(hdr, sizeof hdr, dtype, ndim, shape);
+    if (!hn) return vg_fail(VG_ERR_INVALID, "%s: cannot write this array as .npy (dtype or rank not supported)", path);
+    int64_t numel;
+    if (!vg_shape_numel(ndim, shape, &numel) || !vg_mul_ok(numel, 4, &(int64_t){0}))
+        return vg_fail(VG_ERR_INVALID, "%s: array size overflows", path);
+    size_t bytes = (size_t)numel * (dtype == VG_NPY_U8 ? 1 : 4);
+    vg_atomic_file f;
+    vg_status st = vg_atomic_open(&f, path);
+    if (st != VG_OK) return st;
+    if ((st = vg_atomic_write(&f, hdr, hn)) == VG_OK && (st = vg_atomic_write(&f, data, bytes)) == VG_OK) return vg_atomic_commit(&f);
+    vg_atomic_abort(&f);
+    return st;
 }

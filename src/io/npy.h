@@ -13,7 +13,12 @@
  * beyond the header), so opening a multi-gigabyte file is cheap and a
  * vg_npy is safe to read from any number of threads at once. Every failure
  * returns a status, leaves *out NULL and sets a message that starts with
- * the file's name. */
+ * the file's name.
+ *
+ * Writing: vg_npy_header formats a version 1.0 header for a C-order array
+ * ('|u1' or '<f4'), padded so the data starts at a multiple of 64 bytes, as
+ * numpy writes it; vg_npy_write writes a whole little-endian array
+ * atomically (temp file, fsync, rename). */
 #ifndef VG_IO_NPY_H
 #define VG_IO_NPY_H
 
@@ -52,5 +57,13 @@ size_t vg_npy_nbytes(const vg_npy *f);
  * byte order: u1 gives 0..255, f4 as is, f8 rounded. The range must lie
  * inside the array (checked: VG_ERR_INVALID otherwise). Thread-safe. */
 vg_status vg_npy_read_f32(const vg_npy *f, int64_t first, int64_t n, float *dst);
+
+/* The header for dtype (VG_NPY_U8 or VG_NPY_F32) and shape (ndim 1..8) into
+ * h (cap bytes); returns its length, 0 if it does not fit or the arguments
+ * are not supported. */
+size_t vg_npy_header(char *h, size_t cap, vg_npy_dtype dtype, int ndim, const int64_t *shape);
+/* Writes data (numel items of dtype, host byte order = little-endian) as
+ * path, atomically. */
+vg_status vg_npy_write(const char *path, vg_npy_dtype dtype, int ndim, const int64_t *shape, const void *data);
 
 #endif

@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "core/status.h"
 #include "io/gif.h"
 #include "io/mp4.h"
+#include "io/npy.h"
 #include "io/png_frames.h"
 #include "io/video_frames.h"
 #include "options.h"
@@ -39,7 +41,26 @@ static int has_suffix(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-enum { OUT_PNG, OUT_GIF, OUT_MP4 };
+enum { OUT_PNG, OUT_GIF, OUT_MP4, OUT_NPY };
+
+/* All videos (n, C, T, H, W) in [-1, 1] as one float32 array (n, T, H, W, C)
+ * in [0, 1]: the layout and range `vidgan eval --fake` and `vidgan train
+ * --data` read, and numpy's image convention. */
+static vg_status write_npy(const char *path, const float *videos, int n, int C, int T, int H, int W) {
+    const int64_t plane = (int64_t)H * W, numel = (int64_t)n * C * T * plane;
+    float *a = malloc((size_t)numel * sizeof *a);
+    if (!a) return vg_fail(VG_ERR_NOMEM, "%s: out of memory for %d videos", path, n);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < T; t++)
+                for (int64_t p = 0; p < plane; p++) {
+                    float v = (videos[(((int64_t)i * C + c) * T + t) * plane + p] + 1.0f) * 0.5f;
+                    a[(((int64_t)i * T + t) * plane + p) * C + c] = v < 0 ? 0 : v > 1 ? 1 : v;
+                }
+    vg_status st = vg_npy_write(path, VG_NPY_F32, 5, (const int64_t[]){n, T, H, W, C}, a);
+    free(a);
+    return st;
+}
 
 /* Writes one video (T, H, W, 3) to path by its kind. */
 static vg_status write_video(const char *path, int kind, const vg_frames *f, double fps) {
@@ -56,7 +77,7 @@ int cmd_sample(int argc, char **argv) {
         {"ckpt", OPT_STRING, &ckpt, "checkpoint to sample from (required)"},
         {"n", OPT_INT, &n, "videos to generate"},
         {"seed", OPT_INT, &seed, "latent seed: the same seed gives the same videos"},
-        {"out", OPT_STRING, &out, "output: NAME.gif (GIF), NAME.mp4 (H.264) or a folder (PNG frames)"},
+        {"out", OPT_STRING, &out, "output: NAME.gif (GIF), NAME.mp4 (H.264), NAME.npy (all videos as float32 (N, T, H, W, C) in [0, 1]) or a folder (PNG frames)"},
         {"grid", OPT_FLAG, &grid, "tile all videos into one video"},
         {"interp", OPT_INT, &interp, "K > 0: each video walks from latent i to i+1 in K steps (K x frames long)"},
         {"fps", OPT_DOUBLE, &fps, "frames per second of GIFs and MP4s"},
@@ -83,9 +104,13 @@ int cmd_sample(int argc, char **argv) {
     if ((rc = cli_use_device(device)) != 0) return rc;
     vg_precision prec;
     if ((rc = cli_use_precision(precision, &prec)) != 0) return rc;
-    const int kind = has_suffix(out, ".gif") ? OUT_GIF : has_suffix(out, ".mp4") ? OUT_MP4 : OUT_PNG;
+    const int kind = has_suffix(out, ".gif") ? OUT_GIF : has_suffix(out, ".mp4") ? OUT_MP4 : has_suffix(out, ".npy") ? OUT_NPY : OUT_PNG;
     if (kind == OUT_PNG && strrchr(out, '.') && strrchr(out, '.') > strrchr(out, '/') && !has_suffix(out, "/")) {
-        fprintf(stderr, "vidgan: %s: unknown output type (use NAME.gif, NAME.mp4, or a folder for PNG frames)\n", out);
+        fprintf(stderr, "vidgan: %s: unknown output type (use NAME.gif, NAME.mp4, NAME.npy, or a folder for PNG frames)\n", out);
+        return 2;
+    }
+    if (kind == OUT_NPY && grid) {
+        fprintf(stderr, "vidgan: %s: --grid tiles videos into one picture; a .npy holds the videos themselves (leave --grid out)\n", out);
         return 2;
     }
     if (kind == OUT_MP4 && vg_mp4_encoder_name() && strcmp(vg_mp4_encoder_name(), "libx264") != 0)
@@ -143,10 +168,19 @@ int cmd_sample(int argc, char **argv) {
         videos = walk;
     }
     const int64_t video_numel = clip * steps;
-    if (grid || n == 1) {
+    if (kind == OUT_NPY) {
+        st = write_npy(out, videos, n, m->channels, T_out, m->size, m->size);
+        if (st == VG_OK) fprintf(stderr, "wrote %s (%d videos, %d frames, float32 N,T,H,W,C in [0, 1])\n", out, n, T_out);
+    } else if (grid) {
         st = vg_frames_grid(&frames, videos, n, m->channels, T_out, m->size, m->size, 0);
         if (st == VG_OK) st = write_video(out, kind, &frames, fps);
         if (st == VG_OK) fprintf(stderr, "wrote %s (%d video%s, %d frames)\n", out, n, n > 1 ? "s tiled" : "", T_out);
+    } else if (n == 1) {
+        /* one video at its own size, no grid border */
+        st = vg_frames_alloc(&frames, T_out, m->size, m->size);
+        if (st == VG_OK) st = vg_frames_from_float(frames.rgb, videos, m->channels, T_out, m->size, m->size);
+        if (st == VG_OK) st = write_video(out, kind, &frames, fps);
+        if (st == VG_OK) fprintf(stderr, "wrote %s (1 video, %d frames)\n", out, T_out);
     } else {
         if (kind == OUT_PNG && mkdir(out, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "vidgan: %s: %s\n", out, strerror(errno));
@@ -159,7 +193,9 @@ int cmd_sample(int argc, char **argv) {
             else
                 snprintf(path, sizeof path, "%s/video_%03d", out, i);
             vg_frames_free(&frames);
-            st = vg_frames_grid(&frames, videos + i * video_numel, 1, m->channels, T_out, m->size, m->size, 1);
+            st = vg_frames_alloc(&frames, T_out, m->size, m->size);
+            if (st == VG_OK)
+                st = vg_frames_from_float(frames.rgb, videos + i * video_numel, m->channels, T_out, m->size, m->size);
             if (st == VG_OK) st = write_video(path, kind, &frames, fps);
         }
         if (st == VG_OK) fprintf(stderr, "wrote %d videos (%d frames each) as %s\n", n, T_out, kind == OUT_GIF ? "GIFs" : kind == OUT_MP4 ? "MP4s" : "PNG frame folders");
