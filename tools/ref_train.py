@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ref_dcgan3d import Discriminator, Generator, train_step  # noqa: E402
+from ref_dcgan3d import Discriminator, Generator, ImageDiscriminator, train_step  # noqa: E402
 
 
 def dcgan_init(m):
@@ -59,6 +59,8 @@ def main():
     ap.add_argument("--lr-d", type=float, default=2e-4)
     ap.add_argument("--loss", default="nonsat")
     ap.add_argument("--spectral-norm", action="store_true")
+    ap.add_argument("--g-arch", default="deconv", help="deconv or resize (vidgan's --g-arch)")
+    ap.add_argument("--image-d", action="store_true", help="MoCoGAN's image discriminator beside D (vidgan's --image-d)")
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--n-sample", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
@@ -69,12 +71,13 @@ def main():
     torch.manual_seed(a.seed)
     clips = np.load(os.path.join(a.cache, "clips.npy"), mmap_mode="r")  # (N, T, H, W, C)
     N, T, H, W, C = clips.shape
-    G, D = Generator(H, T, C, a.z_dim, a.g_base), Discriminator(H, T, C, a.d_base, a.spectral_norm)
-    G.apply(dcgan_init)
-    D.apply(dcgan_init)
+    G, D = Generator(H, T, C, a.z_dim, a.g_base, a.g_arch), Discriminator(H, T, C, a.d_base, a.spectral_norm)
+    DI = ImageDiscriminator(H, C, a.d_base, a.spectral_norm) if a.image_d else None
+    for m in (G, D) + ((DI,) if DI is not None else ()):
+        m.apply(dcgan_init)
     ema = copy.deepcopy(G)
     opt_g = torch.optim.Adam(G.parameters(), a.lr_g, (0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), a.lr_d, (0.5, 0.999))
+    opt_d = torch.optim.Adam(list(D.parameters()) + (list(DI.parameters()) if DI is not None else []), a.lr_d, (0.5, 0.999))
     os.makedirs(a.out, exist_ok=True)
     log = open(os.path.join(a.out, "losses.txt"), "w")
     t0 = time.time()
@@ -83,7 +86,7 @@ def main():
         real = torch.from_numpy(np.ascontiguousarray(clips[idx])).float().div(127.5).sub(1)
         real = real.permute(0, 4, 1, 2, 3).contiguous()
         z = torch.randn(a.batch, a.z_dim)
-        ld, lg = train_step(G, D, opt_g, opt_d, real, z, a.loss)
+        ld, lg = train_step(G, D, opt_g, opt_d, real, z, a.loss, DI)
         decay = min(a.ema, (1 + step) / (10 + step))  # vidgan's warm-up (src/train/optim.h)
         with torch.no_grad():
             for pe, p in zip(ema.parameters(), G.parameters()):
