@@ -7,8 +7,9 @@
 #
 # Prints one table: shape, pass (fwd / bwd_data / bwd_weight, then the
 # fwd+bwd total), vidgan median ms, GFLOP/s, % of the FMA ceiling CEILING
-# (GFLOP/s; default 181, what bench/fma_peak.c measured with 2 threads on the
-# AVX2-only reference VM: set it from fma_peak on another machine), PyTorch
+# (GFLOP/s; by default measured here by bench/fma_peak.c at the same thread
+# count: 181 on the AVX2-only VM of 2026-11-25, 218 on the AVX-512 one of
+# 2026-12-07, whose 512-bit FMAs run at the 256-bit rate), PyTorch
 # median ms, and torch/vidgan (> 1: vidgan is faster). GFLOP/s counts every
 # (input, output, tap) link of the layer, padding taps included, as torch
 # would be credited.
@@ -21,9 +22,16 @@ threads=${1:-2}
 reps=${2:-7}
 filter=${3:-}
 PYTHON=${PYTHON:-/usr/bin/python3}
-CEILING=${CEILING:-181}
 
 make -s build/bench/bench_conv >&2
+# The FMA ceiling of this machine at this thread count (the larger of the
+# AVX2 and AVX-512 figures of bench/fma_peak.c), unless CEILING is given.
+if [ -z "${CEILING:-}" ]; then
+    gcc -O2 -fopenmp bench/fma_peak.c -o build/bench/fma_peak
+    CEILING=$(build/bench/fma_peak | awk -v t="$threads" '$2 == t":" {
+        best = 0; for (i = 1; i <= NF; i++) if ($(i + 1) == "GFLOP/s," || $(i + 1) == "GFLOP/s") if ($i + 0 > best) best = $i + 0
+        printf "%.0f", best }')
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -8,18 +8,22 @@
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:-runs/demo-shapes32}
-steps=${DEMO_STEPS:-1500}
+steps=${DEMO_STEPS:-3000}
 
 sh scripts/setup.sh
 make -j"$(nproc)" all
-build/vidgan train --data shapes --size 32 --frames 16 --batch 16 --g-base 32 --d-base 32 \
-    --steps "$steps" --sample-every 250 --ckpt-every 250 --seed 1 --out "$out" --resume auto
+# The recipe (README "Status of the demo" has the measurements behind it):
+# widths 16, a resize-convolution generator, MoCoGAN's image discriminator
+# beside the video one, lr 5e-4 for G and 1e-4 for D.
+build/vidgan train --data shapes --size 32 --frames 16 --batch 16 --g-base 16 --d-base 16 \
+    --g-arch resize --image-d --lr-g 5e-4 --lr-d 1e-4 \
+    --steps "$steps" --sample-every 500 --ckpt-every 500 --seed 1 --out "$out" --resume auto
 ckpt=$(ls "$out"/ckpt-*.safetensors | sort | tail -n 1)
 build/vidgan eval --data shapes --ckpt "$ckpt" --n 256 --json "$out/eval.json" | tee "$out/eval.txt"
 build/vidgan sample --ckpt "$ckpt" --n 16 --seed 7 --grid -o "$out/samples/demo.gif"
 echo
 echo "demo run folder: $out"
 echo "  samples/demo.gif   16 generated videos (final weights)"
-echo "  samples/           sample grids every 250 steps"
+echo "  samples/           sample grids every 500 steps"
 echo "  metrics.jsonl      losses and D outputs per step"
 echo "  eval.txt           real vs generated: valid frames, smooth motion"
