@@ -140,6 +140,30 @@ static void init_params(vg_params *P, vg_ctx *ctx, uint64_t seed) {
     (void)ctx;
 }
 
+/* A discriminator's S + 1 layers under "<prefix>.net.<i>": per stage conv
+ * (+ BN from the second on) + LeakyReLU, then the head to one logit. The
+ * first t_doublings stages halve T (kernel 4, stride 2), the others keep it
+ * (kernel 3); t0 = 0 makes every kernel temporal size 1 (D_I, per frame). */
+static vg_status declare_discriminator(vg_params *P, vg_dcgan3d_layer *L, const char *prefix, const vg_dcgan3d_config *cfg,
+                                       int S, int t_doublings, int t0) {
+    int64_t ch = cfg->channels;
+    int idx = 0;
+    vg_status st = VG_OK;
+    for (int s = 0; s < S && st == VG_OK; s++) {
+        int64_t out = (int64_t)cfg->d_base << s;
+        int bn = s > 0 && !cfg->spectral_norm;
+        int kt = t0 == 0 ? 1 : s < t_doublings ? 4 : 3;
+        st = declare_layer(P, &L[s], prefix, idx, (int64_t[]){out, ch, kt, 4, 4}, 0, bn, cfg->spectral_norm);
+        set_geometry(&L[s], kt, kt == 4 ? 2 : 1, kt == 1 ? 0 : 1, 4, 2, 1);
+        idx += bn ? 3 : 2;
+        ch = out;
+    }
+    int kt = t0 == 0 ? 1 : t0;
+    if (st == VG_OK) st = declare_layer(P, &L[S], prefix, idx, (int64_t[]){1, ch, kt, 4, 4}, 0, 0, cfg->spectral_norm);
+    set_geometry(&L[S], kt, 1, 0, 4, 1, 0);
+    return st;
+}
+
 vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg, uint64_t seed) {
     memset(m, 0, sizeof *m);
     vg_status st = check_config(cfg);
@@ -179,38 +203,12 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
     }
     if (st != VG_OK) return st;
 
-    /* D: per stage conv (+ BN from the second on) + LeakyReLU, then the head */
-    ch = cfg->channels;
-    idx = 0;
+    /* D, and D_I (the same blocks with temporal kernel 1) in D's set */
     m->nd = S + 1;
-    for (int s = 0; s < S && st == VG_OK; s++) {
-        int64_t out = (int64_t)cfg->d_base << s;
-        int bn = s > 0 && !cfg->spectral_norm;
-        int halves = s < t_doublings;
-        st = declare_layer(m->D, &m->d[s], "D", idx, (int64_t[]){out, ch, halves ? 4 : 3, 4, 4}, 0, bn,
-                           cfg->spectral_norm);
-        set_geometry(&m->d[s], halves ? 4 : 3, halves ? 2 : 1, 1, 4, 2, 1);
-        idx += bn ? 3 : 2;
-        ch = out;
-    }
-    if (st == VG_OK) st = declare_layer(m->D, &m->d[S], "D", idx, (int64_t[]){1, ch, t0, 4, 4}, 0, 0, cfg->spectral_norm);
-    set_geometry(&m->d[S], t0, 1, 0, 4, 1, 0);
-
-    /* D_I: the same blocks with temporal kernel 1, in D's parameter set */
-    if (cfg->image_d) {
-        ch = cfg->channels;
-        idx = 0;
+    st = declare_discriminator(m->D, m->d, "D", cfg, S, t_doublings, t0);
+    if (cfg->image_d && st == VG_OK) {
         m->ndi = S + 1;
-        for (int s = 0; s < S && st == VG_OK; s++) {
-            int64_t out = (int64_t)cfg->d_base << s;
-            int bn = s > 0 && !cfg->spectral_norm;
-            st = declare_layer(m->D, &m->di[s], "DI", idx, (int64_t[]){out, ch, 1, 4, 4}, 0, bn, cfg->spectral_norm);
-            set_geometry(&m->di[s], 1, 1, 0, 4, 2, 1);
-            idx += bn ? 3 : 2;
-            ch = out;
-        }
-        if (st == VG_OK) st = declare_layer(m->D, &m->di[S], "DI", idx, (int64_t[]){1, ch, 1, 4, 4}, 0, 0, cfg->spectral_norm);
-        set_geometry(&m->di[S], 1, 1, 0, 4, 1, 0);
+        st = declare_discriminator(m->D, m->di, "DI", cfg, S, 0, 0);
     }
     if (st != VG_OK) return st;
     if ((st = vg_params_finalize(m->G)) != VG_OK || (st = vg_params_finalize(m->D)) != VG_OK) return st;

@@ -69,6 +69,12 @@ static vg_status write_video(const char *path, int kind, const vg_frames *f, dou
     return vg_png_frames_write(path, f->rgb, f->T, f->H, f->W);
 }
 
+/* One float video (C, T, S, S) as frames at its own size, no grid border. */
+static vg_status one_video(vg_frames *f, const float *video, int C, int T, int S) {
+    vg_status st = vg_frames_alloc(f, T, S, S);
+    return st == VG_OK ? vg_frames_from_float(f->rgb, video, C, T, S, S) : st;
+}
+
 int cmd_sample(int argc, char **argv) {
     const char *ckpt = NULL, *out = "samples.gif", *device = "cpu", *precision = "fp32";
     int n = 16, seed = 7, grid = 0, interp = 0, no_ema = 0, threads = 0;
@@ -176,9 +182,7 @@ int cmd_sample(int argc, char **argv) {
         if (st == VG_OK) st = write_video(out, kind, &frames, fps);
         if (st == VG_OK) fprintf(stderr, "wrote %s (%d video%s, %d frames)\n", out, n, n > 1 ? "s tiled" : "", T_out);
     } else if (n == 1) {
-        /* one video at its own size, no grid border */
-        st = vg_frames_alloc(&frames, T_out, m->size, m->size);
-        if (st == VG_OK) st = vg_frames_from_float(frames.rgb, videos, m->channels, T_out, m->size, m->size);
+        st = one_video(&frames, videos, m->channels, T_out, m->size);
         if (st == VG_OK) st = write_video(out, kind, &frames, fps);
         if (st == VG_OK) fprintf(stderr, "wrote %s (1 video, %d frames)\n", out, T_out);
     } else {
@@ -193,9 +197,7 @@ int cmd_sample(int argc, char **argv) {
             else
                 snprintf(path, sizeof path, "%s/video_%03d", out, i);
             vg_frames_free(&frames);
-            st = vg_frames_alloc(&frames, T_out, m->size, m->size);
-            if (st == VG_OK)
-                st = vg_frames_from_float(frames.rgb, videos + i * video_numel, m->channels, T_out, m->size, m->size);
+            st = one_video(&frames, videos + i * video_numel, m->channels, T_out, m->size);
             if (st == VG_OK) st = write_video(path, kind, &frames, fps);
         }
         if (st == VG_OK) fprintf(stderr, "wrote %d videos (%d frames each) as %s\n", n, T_out, kind == OUT_GIF ? "GIFs" : kind == OUT_MP4 ? "MP4s" : "PNG frame folders");
