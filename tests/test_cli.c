@@ -1,7 +1,7 @@
 /* The command line end to end, as a user runs it: a short training run
  * (files it writes, ffprobe on its GIFs), resume through --resume auto giving
  * the same weights as an uninterrupted run, SIGINT/SIGTERM stopping with a
- * checkpoint and exit 130/143, sampling to GIF/PNG/grid/latent walk/.npy, and
+ * checkpoint and exit 130/143, SIGKILL leaving a log of whole lines, sampling to GIF/PNG/grid/latent walk/.npy, and
  * clear errors for corrupt checkpoints and unknown options. Runs the
  * vidgan binary of the same build as this test (<build>/tests/test_cli ->
  * <build>/vidgan), so the sanitizer build checks the sanitized CLI. */
@@ -50,7 +50,26 @@ static int count_lines(const char *path) {
     return n;
 }
 
-/* Starts a long training run, waits for it to log `steps` lines, sends sig. */
+/* 1 if the file is not empty and every line of it is a whole JSON record
+ * ("{...}\n"): no step left half-written in a buffer. */
+static int whole_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int c, prev = '\n', at_start = 1, ok = 1, any = 0;
+    while ((c = fgetc(f)) != EOF) {
+        if (at_start && c != '{') ok = 0;
+        if (c == '\n' && prev != '}') ok = 0;
+        at_start = c == '\n';
+        prev = c;
+        any = 1;
+    }
+    fclose(f);
+    return ok && any && prev == '\n';
+}
+
+/* Starts a long training run, waits for it to log 3 lines, sends sig; a
+ * caught signal ends the run with a checkpoint, SIGKILL without one, and
+ * either way the log holds only whole lines. */
 static void check_signal(int sig, int want_rc) {
     char dir[300], log[400];
     snprintf(dir, sizeof dir, "%s/sig%d", tmp, sig);
@@ -75,7 +94,9 @@ static void check_signal(int sig, int want_rc) {
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     CHECK(rc == want_rc, "signal %d: exit %d, want %d", sig, rc, want_rc);
     int logged = count_lines(log);
-    CHECK(exists("%s/ckpt-%08d.safetensors", dir, logged), "signal %d: checkpoint of step %d written", sig, logged);
+    CHECK(whole_lines(log), "signal %d: metrics.jsonl holds whole lines only (%d)", sig, logged);
+    if (sig != SIGKILL)
+        CHECK(exists("%s/ckpt-%08d.safetensors", dir, logged), "signal %d: checkpoint of step %d written", sig, logged);
 }
 
 int main(int argc, char **argv) {
@@ -113,6 +134,7 @@ int main(int argc, char **argv) {
     /* signals */
     check_signal(SIGINT, 130);
     check_signal(SIGTERM, 143);
+    check_signal(SIGKILL, 137);
 
     /* sampling */
     rc = run("%s sample --ckpt %s --n 4 --seed 7 --grid -o %s/grid.gif", vidgan, a6, tmp);

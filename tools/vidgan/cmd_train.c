@@ -326,6 +326,7 @@ int cmd_train(int argc, char **argv) {
                 (long long)t.step, s.loss_d, s.loss_g, s.d_real, s.d_fake, s.skipped_d, s.skipped_g,
                 (long long)t.skipped, now_seconds() - bar.t_start, progress_rate(&bar, t.step), step_s, t.data_seconds,
                 step_s > 0 ? t.data_seconds / step_s : 0.0, vg_precision_name(cfg.precision));
+        fflush(log); /* whole lines for readers of a live run, and every finished step survives a kill */
         progress_update(&bar, t.step, s.loss_d, s.loss_g, s.d_real, s.d_fake, t.skipped);
         bad_in_row = (s.skipped_d || s.skipped_g) ? bad_in_row + 1 : 0;
         if (max_bad > 0 && bad_in_row >= max_bad) {
