@@ -191,13 +191,14 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
         if (cfg->g_arch == VG_G_RESIZE) {
             idx += 1; /* the Upsample */
             st = declare_layer(m->G, L, "G", idx, (int64_t[]){out, ch, 3, 3, 3}, 0, !last, 0);
-            set_geometry(L, 3, 1, 1, 3, 1, 1);
             L->up[0] = doubles ? 2 : 1;
             L->up[1] = L->up[2] = 2;
         } else {
             st = declare_layer(m->G, L, "G", idx, (int64_t[]){ch, out, doubles ? 4 : 3, 4, 4}, 1, !last, 0);
-            set_geometry(L, doubles ? 4 : 3, doubles ? 2 : 1, 1, 4, 2, 1);
         }
+        /* the transposed convolution's geometry, also that of a resize
+         * stage's equivalent (resize_as_deconv_weight) */
+        set_geometry(L, doubles ? 4 : 3, doubles ? 2 : 1, 1, 4, 2, 1);
         idx += last ? 2 : 3; /* conv, BN, ReLU / conv, tanh */
         ch = out;
     }
@@ -269,13 +270,8 @@ vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_m
     vg_tensor *h = vg_reshape(ctx, z, 5, (int64_t[]){n, m->cfg.z_dim, 1, 1, 1});
     for (int s = 0; s <= m->stages; s++) {
         const vg_dcgan3d_layer *L = &m->g[s];
-        if (L->up[0] > 0) {
-            vg_conv_args a = {0};
-            for (int i = 0; i < 3; i++) a.stride[i] = L->up[i], a.padding[i] = 1;
-            h = vg_conv_transpose3d(ctx, h, resize_as_deconv_weight(ctx, L->weight, L->up), NULL, a);
-        } else {
-            h = vg_conv_transpose3d(ctx, h, L->weight, NULL, layer_args(L));
-        }
+        vg_tensor *w = L->up[0] > 0 ? resize_as_deconv_weight(ctx, L->weight, L->up) : L->weight;
+        h = vg_conv_transpose3d(ctx, h, w, NULL, layer_args(L));
         if (s < m->stages)
             h = vg_relu_inplace(ctx, batch_norm(ctx, L, h, bn));
         else

@@ -61,7 +61,8 @@ typedef struct vg_dcgan3d_layer {
     vg_tensor *bn_weight, *bn_bias, *bn_mean, *bn_var; /* NULL where there is no BatchNorm */
     vg_tensor *sn_u, *sn_v; /* spectral norm's singular vector estimates (out), (rest); NULL without SN */
     int k[3], s[3], p[3];
-    int up[3];   /* > 0: nearest upsampling by these factors, then a Conv3d (resize stage) */
+    int up[3];   /* > 0: a resize stage (nearest upsampling by these factors, then the Conv3d
+                    weight); k, s, p are then those of the equivalent transposed convolution it runs as */
 } vg_dcgan3d_layer;
 
 typedef struct vg_dcgan3d {
