@@ -363,6 +363,14 @@ static void expect_bad(vg_trainer *t, const snap *before, const char *path, cons
         CHECK(vg_ckpt_validate(path) == VG_OK, "%s: validate refused a valid file: %s", what, vg_last_error());
 }
 
+/* Saves a freshly initialised trainer of configuration c as path. */
+static void save_fresh(const vg_train_config *c, const vg_dataset *ds, const char *path) {
+    vg_trainer t;
+    CHECK(vg_trainer_init(&t, c, ds) == VG_OK, "init: %s", vg_last_error());
+    CHECK(vg_ckpt_save(&t, NULL, path) == VG_OK, "save: %s", vg_last_error());
+    vg_trainer_free(&t);
+}
+
 static void test_broken_files(const vg_dataset *ds, const char *good) {
     vg_train_config c;
     small_config(&c);
@@ -505,31 +513,22 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
     vg_st_close(f);
     snap cur = take(&t);
 
-    /* a checkpoint of a different model loads into its own trainer only */
+    /* a checkpoint of a different model or recipe loads into its own trainer only */
     vg_train_config c2 = c;
     c2.model.d_base = 16;
-    vg_trainer t2;
-    CHECK(vg_trainer_init(&t2, &c2, ds) == VG_OK, "init");
-    CHECK(vg_ckpt_save(&t2, NULL, bad) == VG_OK, "save: %s", vg_last_error());
-    vg_trainer_free(&t2);
+    save_fresh(&c2, ds, bad);
     expect_bad(&t, &cur, bad, "model_config.d_base differs: the checkpoint has 16, the trainer 8", "other model config");
     c2 = c;
     c2.model.g_arch = VG_G_RESIZE;
-    CHECK(vg_trainer_init(&t2, &c2, ds) == VG_OK, "init");
-    CHECK(vg_ckpt_save(&t2, NULL, bad) == VG_OK, "save: %s", vg_last_error());
-    vg_trainer_free(&t2);
+    save_fresh(&c2, ds, bad);
     expect_bad(&t, &cur, bad, "model_config.g_arch differs: the checkpoint has resize, the trainer deconv", "other generator");
     c2 = c;
     c2.model.image_d = 1;
-    CHECK(vg_trainer_init(&t2, &c2, ds) == VG_OK, "init");
-    CHECK(vg_ckpt_save(&t2, NULL, bad) == VG_OK, "save: %s", vg_last_error());
-    vg_trainer_free(&t2);
+    save_fresh(&c2, ds, bad);
     expect_bad(&t, &cur, bad, "model_config.image_d differs: the checkpoint has 1, the trainer 0", "image discriminator");
-    vg_train_config c3 = c;
-    c3.ema_decay = 0.99;
-    CHECK(vg_trainer_init(&t2, &c3, ds) == VG_OK, "init");
-    CHECK(vg_ckpt_save(&t2, NULL, bad) == VG_OK, "save: %s", vg_last_error());
-    vg_trainer_free(&t2);
+    c2 = c;
+    c2.ema_decay = 0.99;
+    save_fresh(&c2, ds, bad);
     expect_bad(&t, &cur, bad, "train_config.ema_decay differs", "other EMA decay");
     expect_bad(&t, &cur, "/nonexistent/dir/ckpt.safetensors", NULL, "missing file");
     snap_free(&cur);
