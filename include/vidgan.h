@@ -185,6 +185,13 @@ void vg_params_zero_grad(vg_params *p);
 /* Freeze (0) or unfreeze (1): a frozen set gets no gradient and costs no
  * gradient work, while gradients still flow through it to its inputs. */
 void vg_params_set_requires_grad(vg_params *p, int requires_grad);
+/* Back the gradients of two finalized sets with one buffer (the larger
+ * set's; the other's is released): for sets trained in turn, never
+ * together, such as a GAN's generator and discriminator. Zeroing or
+ * accumulating one set's gradients then overwrites the other's, so use each
+ * set's gradients (optimizer step) before the other's backward. Free the
+ * sets in any order. */
+vg_status vg_params_share_grad(vg_params *a, vg_params *b);
 vg_status vg_params_init_normal(vg_params *p, uint64_t seed, double mean, double std);
 /* Elements of the flat value array including buffers (>= vg_params_numel). */
 int64_t vg_params_numel_all(const vg_params *p);

@@ -71,6 +71,55 @@ int main(void) {
     CHECK(vg_backward(ctx, vg_sum(ctx, vg_mul(ctx, w, x))) == VG_ERR_INVALID, "backward with nothing to differentiate");
     vg_params_set_requires_grad(P, 1);
 
+    /* two sets sharing one gradient buffer (a GAN's G and D): each set's
+     * backward still lands in its own tensors; the smaller set's gradients
+     * live in the larger's buffer; freeing either first is safe (ASan) */
+    for (int order = 0; order < 2; order++) {
+        vg_params *A, *B;
+        vg_params_new(&A, ctx);
+        vg_params_new(&B, ctx);
+        const int64_t na = 7, nb = 3;
+        vg_tensor *wa = vg_param_add(A, "wa", 1, &na), *wb = vg_param_add(B, "wb", 1, &nb);
+        CHECK(wa && wb && vg_params_finalize(A) == VG_OK && vg_params_finalize(B) == VG_OK, "sets: %s", vg_last_error());
+        CHECK(vg_params_share_grad(A, B) == VG_OK, "share: %s", vg_last_error());
+        CHECK(vg_params_grad(A) == vg_params_grad(B), "one buffer backs both sets' gradients");
+        CHECK(vg_params_share_grad(A, B) == VG_ERR_INVALID, "sharing twice is refused");
+        const float av[7] = {1, 2, 3, 4, 5, 6, 7}, bv[3] = {-1, 0.5f, 2};
+        vg_tensor_write(wa, av);
+        vg_tensor_write(wb, bv);
+        vg_params_zero_grad(B);
+        vg_params_set_requires_grad(A, 0);
+        vg_ctx_reset(ctx);
+        x = vg_tensor_from(ctx, 1, &nb, xv);
+        CHECK(vg_backward(ctx, vg_sum(ctx, vg_mul(ctx, vg_mul(ctx, wb, wb), x))) == VG_OK, "B: %s", vg_last_error());
+        float gb[3], ga[7];
+        vg_tensor_read_grad(wb, gb);
+        ok = 1;
+        for (int i = 0; i < 3; i++) ok &= gb[i] == 2 * bv[i] * xv[i];
+        CHECK(ok, "B's gradient d(sum(wb^2 x))/dwb = 2 wb x: got %g", gb[0]);
+        vg_params_set_requires_grad(A, 1);
+        vg_params_set_requires_grad(B, 0);
+        vg_params_zero_grad(A);
+        vg_ctx_reset(ctx);
+        const int64_t n7 = 7;
+        vg_tensor *ones = vg_tensor_zeros(ctx, 1, &n7, 0);
+        CHECK(vg_backward(ctx, vg_sum(ctx, vg_mul(ctx, wa, vg_affine(ctx, ones, 1.0, 3.0)))) == VG_OK, "A: %s",
+              vg_last_error());
+        vg_tensor_read_grad(wa, ga);
+        ok = 1;
+        for (int i = 0; i < 7; i++) ok &= ga[i] == 3;
+        CHECK(ok, "A's gradient after B's: got %g", ga[0]);
+        vg_tensor_read_grad(wb, gb);
+        CHECK(gb[0] == 3, "B's gradient tensor reads A's gradient: the buffer is shared");
+        if (order) {
+            vg_params_free(A);
+            vg_params_free(B);
+        } else {
+            vg_params_free(B);
+            vg_params_free(A);
+        }
+    }
+
     /* an input that the loss does not reach reads as a zero gradient */
     vg_ctx_reset(ctx);
     vg_tensor *a = vg_tensor_new(ctx, 1, &n, 1), *b = vg_tensor_new(ctx, 1, &n, 1);

@@ -23,6 +23,13 @@ struct vg_params {
     int64_t numel_trainable, numel_all;
     vg_real *data; /* numel_all */
     vg_real *grad; /* numel_trainable */
+    struct grad_owner *grad_owner; /* non-NULL: grad is a buffer shared with another set */
+};
+
+/* A gradient buffer two sets share: released with the last of them. */
+struct grad_owner {
+    vg_real *grad;
+    int users;
 };
 
 vg_status vg_params_new(vg_params **out, vg_ctx *ctx) {
@@ -41,7 +48,14 @@ void vg_params_free(vg_params *p) {
     }
     free(p->items);
     if (p->data) p->ctx->be->release(p->data);
-    if (p->grad) p->ctx->be->release(p->grad);
+    if (p->grad_owner) {
+        if (--p->grad_owner->users == 0) {
+            p->ctx->be->release(p->grad_owner->grad);
+            free(p->grad_owner);
+        }
+    } else if (p->grad) {
+        p->ctx->be->release(p->grad);
+    }
     free(p);
 }
 
@@ -147,6 +161,31 @@ vg_real *vg_params_grad(vg_params *p) { return p->grad; }
 
 void vg_params_zero_grad(vg_params *p) {
     if (p->grad) p->ctx->be->zero(p->grad, (size_t)p->numel_trainable * sizeof(vg_real));
+}
+
+/* Points p's trainable tensors into its flat gradient array. */
+static void point_grads(vg_params *p) {
+    int64_t off = 0;
+    for (int i = 0; i < p->count; i++) {
+        if (p->items[i].is_buffer) continue;
+        p->items[i].t->grad = p->grad + off;
+        off += p->items[i].t->numel;
+    }
+}
+
+vg_status vg_params_share_grad(vg_params *a, vg_params *b) {
+    if (!a || !b || a == b || !a->finalized || !b->finalized || a->ctx->be != b->ctx->be)
+        return vg_fail(VG_ERR_INVALID, "params_share_grad: needs two different finalized sets of one backend");
+    if (a->grad_owner || b->grad_owner) return vg_fail(VG_ERR_INVALID, "params_share_grad: a set already shares its gradients");
+    struct grad_owner *o = malloc(sizeof *o);
+    if (!o) return vg_fail(VG_ERR_NOMEM, "params_share_grad: out of memory");
+    vg_params *big = a->numel_trainable >= b->numel_trainable ? a : b, *small = big == a ? b : a;
+    *o = (struct grad_owner){big->grad, 2};
+    small->ctx->be->release(small->grad);
+    small->grad = big->grad;
+    a->grad_owner = b->grad_owner = o;
+    point_grads(small);
+    return VG_OK;
 }
 
 void vg_params_set_requires_grad(vg_params *p, int requires_grad) {

@@ -384,8 +384,8 @@ static int fwd_taps(const struct vg_conv_canon *c, int64_t m0[3], int64_t nt[3],
     return ok;
 }
 
-int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bias, int overwrite,
-                      const struct vg_conv_canon *c, int parts) {
+static int igemm_fwd(float *V, const float *U, const float *Wc, const float *bias, int overwrite,
+                     const struct vg_conv_canon *c, int parts) {
     if (parts < 1) parts = 1;
     if (parts > MAX_PARTS) parts = MAX_PARTS;
     const int64_t NV = c->N * c->Vg;
@@ -603,8 +603,8 @@ static int adj_narrow(float *U, const float *V, const float *Wc, const float *bi
     return 1;
 }
 
-int vg_conv_igemm_adj(float *U, const float *V, const float *Wc, const float *bias, int overwrite,
-                      const struct vg_conv_canon *c, int parts) {
+static int igemm_adj(float *U, const float *V, const float *Wc, const float *bias, int overwrite,
+                     const struct vg_conv_canon *c, int parts) {
     if (parts < 1) parts = 1;
     if (parts > MAX_PARTS) parts = MAX_PARTS;
     const int64_t NU = c->N * c->Ug;
@@ -744,6 +744,40 @@ int vg_conv_igemm_adj(float *U, const float *V, const float *Wc, const float *bi
 }
 
 /* ---- wgrad ------------------------------------------------------------------ */
+
+/* fwd and adj in chunks of whole samples, so that the channels-last copies
+ * (source, result) stay near CHUNK_FLOATS whatever the batch: their scratch
+ * would otherwise hold the whole batch's activations (45 MiB for a layer of
+ * the 64x64 model). No output sum runs over samples, so the results are the
+ * same as in one piece. */
+#define CHUNK_FLOATS ((int64_t)1 << 21)
+
+static int64_t chunk_samples(const struct vg_conv_canon *c) {
+    int64_t per = max64(c->Cu * c->Ug, c->Cv * c->Vg) * 3 / 2 + 1; /* padding of the source copy */
+    return max64(1, min64(c->N, CHUNK_FLOATS / per));
+}
+
+int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bias, int overwrite,
+                      const struct vg_conv_canon *c, int parts) {
+    const int64_t step = chunk_samples(c);
+    for (int64_t n0 = 0; n0 < c->N; n0 += step) {
+        struct vg_conv_canon part = *c;
+        part.N = min64(step, c->N - n0);
+        if (!igemm_fwd(V + n0 * c->Cv * c->Vg, U + n0 * c->Cu * c->Ug, Wc, bias, overwrite, &part, parts)) return 0;
+    }
+    return 1;
+}
+
+int vg_conv_igemm_adj(float *U, const float *V, const float *Wc, const float *bias, int overwrite,
+                      const struct vg_conv_canon *c, int parts) {
+    const int64_t step = chunk_samples(c);
+    for (int64_t n0 = 0; n0 < c->N; n0 += step) {
+        struct vg_conv_canon part = *c;
+        part.N = min64(step, c->N - n0);
+        if (!igemm_adj(U + n0 * c->Cu * c->Ug, V + n0 * c->Cv * c->Vg, Wc, bias, overwrite, &part, parts)) return 0;
+    }
+    return 1;
+}
 
 int vg_conv_igemm_wgrad(float *dWc, const float *V, const float *U, const struct vg_conv_canon *c, int parts) {
     if (parts < 1) parts = 1;

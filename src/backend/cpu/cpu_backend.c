@@ -4,15 +4,12 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "core/host_memory.h"
 #include "core/rng.h"
 #include "core/threads.h"
 
-static void *cpu_alloc(size_t bytes) {
-    size_t rounded = (bytes + 63) & ~(size_t)63;
-    if (rounded < bytes) return NULL;
-    return aligned_alloc(64, rounded ? rounded : 64);
-}
-static void cpu_release(void *p) { free(p); }
+static void *cpu_alloc(size_t bytes) { return vg_host_alloc(bytes ? bytes : 1); }
+static void cpu_release(void *p) { vg_host_free(p); }
 static void cpu_zero(void *dst, size_t bytes) { memset(dst, 0, bytes); }
 static void cpu_copy(void *dst, const void *src, size_t bytes) { memmove(dst, src, bytes); }
 

@@ -3,6 +3,7 @@
  * per-thread scratch, and the generic A packer. Float builds only: the
  * -DVG_REAL_F64 build uses the reference kernels. */
 #include "backend/cpu/gemm_engine.h"
+#include "core/host_memory.h"
 
 #ifndef VG_REAL_F64
 
@@ -267,8 +268,8 @@ float *vg_gemm_scratch(int slot, size_t floats) {
     if (scratch[slot].n < floats) {
         size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
         if (bytes / sizeof(float) < floats) return NULL;
-        free(scratch[slot].p);
-        scratch[slot].p = aligned_alloc(64, bytes);
+        vg_host_free(scratch[slot].p);
+        scratch[slot].p = vg_host_alloc(bytes);
         scratch[slot].n = scratch[slot].p ? bytes / sizeof(float) : 0;
     }
     return scratch[slot].p;
