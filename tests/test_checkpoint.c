@@ -157,17 +157,22 @@ static int configs_equal(const vg_train_config *a, const vg_train_config *b) {
            a->model.spectral_norm == b->model.spectral_norm && a->model.g_arch == b->model.g_arch &&
            a->model.image_d == b->model.image_d && a->loss == b->loss && a->batch == b->batch &&
            a->d_steps == b->d_steps && a->lr_g == b->lr_g && a->lr_d == b->lr_d && a->beta1 == b->beta1 &&
-           a->beta2 == b->beta2 && a->eps == b->eps && a->ema_decay == b->ema_decay && a->seed == b->seed;
+           a->beta2 == b->beta2 && a->eps == b->eps && a->ema_decay == b->ema_decay && a->seed == b->seed &&
+           a->label_smooth == b->label_smooth && a->instance_noise == b->instance_noise &&
+           a->noise_steps == b->noise_steps;
 }
 
 /* ---- (a), (b), (c) ------------------------------------------------------------ */
 
-static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, vg_g_arch g_arch, int image_d) {
+/* noise: instance noise that reaches 0 within the resumed part */
+static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, vg_g_arch g_arch, int image_d, int noise) {
     const int N = 3, M = 3;
     vg_train_config c;
     small_config(&c);
     c.model.g_arch = g_arch;
     c.model.image_d = image_d;
+    c.instance_noise = noise ? 0.25 : 0;
+    c.noise_steps = noise ? N + 1 : 0;
     c.d_steps = 2;
     c.loss = VG_LOSS_HINGE;
     char *data_json = vg_ckpt_data_json(&data_spec);
@@ -478,6 +483,20 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
           .meta_val = "{\"loss\":\"hinge\",\"batch\":4,\"d_steps\":2,\"lr_g\":0.0002,\"lr_d\":0.0001,\"beta1\":0.5,"
                       "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":12}"},
          "train_config.seed", "seed not a string"},
+        {{.meta_key = "train_config",
+          .meta_val = "{\"loss\":\"hinge\",\"batch\":4,\"d_steps\":2,\"lr_g\":0.0002,\"lr_d\":0.0001,\"beta1\":0.5,"
+                      "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":\"12345678901234567\",\"instance_noise\":0.1}"},
+         "train_config.noise_steps is missing", "instance noise without its steps"},
+        {{.meta_key = "train_config",
+          .meta_val = "{\"loss\":\"hinge\",\"batch\":4,\"d_steps\":2,\"lr_g\":0.0002,\"lr_d\":0.0001,\"beta1\":0.5,"
+                      "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":\"12345678901234567\",\"instance_noise\":0.1,"
+                      "\"noise_steps\":2.5}"},
+         "train_config.noise_steps is not a step count", "fractional noise steps"},
+        {{.meta_key = "train_config",
+          .meta_val = "{\"loss\":\"hinge\",\"batch\":4,\"d_steps\":2,\"lr_g\":0.0002,\"lr_d\":0.0001,\"beta1\":0.5,"
+                      "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":\"12345678901234567\",\"instance_noise\":0.1,"
+                      "\"noise_steps\":5}"},
+         "train_config.instance_noise differs", "instance noise in the file only"},
         {{.meta_key = "rng", .meta_val = "{\"generator\":\"mt19937\",\"seed\":\"1\",\"step\":\"3\"}"}, "rng.generator",
          "rng generator"},
         {{.meta_key = "rng", .meta_val = "{\"generator\":\"philox4x32-10\",\"seed\":\"12345678901234567\",\"step\":\"4\",\"stream\":\"0\"}"},
@@ -530,6 +549,16 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
     c2.ema_decay = 0.99;
     save_fresh(&c2, ds, bad);
     expect_bad(&t, &cur, bad, "train_config.ema_decay differs", "other EMA decay");
+    c2 = c;
+    c2.instance_noise = 0.1;
+    c2.noise_steps = 100;
+    save_fresh(&c2, ds, bad);
+    expect_bad(&t, &cur, bad, "train_config.instance_noise differs: the checkpoint has 0.1, the trainer 0", "instance noise");
+    c2 = c;
+    c2.loss = VG_LOSS_NONSAT;
+    c2.label_smooth = 0.2;
+    save_fresh(&c2, ds, bad);
+    expect_bad(&t, &cur, bad, "train_config.loss differs", "label smoothing (and nonsat)");
     expect_bad(&t, &cur, "/nonexistent/dir/ckpt.safetensors", NULL, "missing file");
     snap_free(&cur);
     free(bytes);
@@ -818,10 +847,10 @@ int main(int argc, char **argv) {
     }
     char *ckpt = path_in(tmpdir, "ckpt-00000003.safetensors");
     char *ckpt_resize = path_in(tmpdir, "resize.safetensors");
-    test_resume_and_round_trip(ds, ckpt_resize, VG_G_RESIZE, 1);
+    test_resume_and_round_trip(ds, ckpt_resize, VG_G_RESIZE, 1, 1);
     remove(ckpt_resize);
     free(ckpt_resize);
-    test_resume_and_round_trip(ds, ckpt, VG_G_DECONV, 0);
+    test_resume_and_round_trip(ds, ckpt, VG_G_DECONV, 0, 0);
     test_broken_files(ds, ckpt);
     test_nonfinite(ds);
     test_prune(ds, ckpt);

@@ -206,6 +206,11 @@ int main(int argc, char **argv) {
     CHECK(!exists("%s/p", tmp), "no run folder made for a refused precision");
     rc = run("%s train %s --precision fp16 --steps 1 --out %s/p", vidgan, SMALL, tmp);
     CHECK(rc == 2 && output_has("--precision must be fp32 or bf16, got 'fp16'"), "unknown precision: exit %d", rc);
+    rc = run("%s train %s --loss hinge --label-smooth 0.1 --steps 1 --out %s/p", vidgan, SMALL, tmp);
+    CHECK(rc == 2 && output_has("label smoothing needs a loss with targets") && !exists("%s/p", tmp),
+          "label smoothing with hinge refused before a run folder is made: exit %d", rc);
+    rc = run("%s train %s --instance-noise -0.5 --steps 1 --out %s/p", vidgan, SMALL, tmp);
+    CHECK(rc == 2 && output_has("instance noise must be a finite std >= 0"), "negative instance noise: exit %d", rc);
     rc = run("%s sample --ckpt %s --precision bf16 -o %s/p.gif", vidgan, a6, tmp);
     CHECK(rc == 2 && output_has("bf16 mixed precision needs --device cuda") && !exists("%s/p.gif", tmp),
           "sample --precision bf16 on the CPU: exit %d", rc);

@@ -4,7 +4,9 @@
  * (non-saturating, hinge, least squares), for hinge with a spectrally
  * normalised discriminator, for non-saturating with a resize-convolution
  * generator (--g-arch resize) and with MoCoGAN's image discriminator beside
- * the video one (--image-d). The reference
+ * the video one (--image-d), with one-sided label smoothing and annealed
+ * instance noise (drawn by the reference with the trainer's Philox stream),
+ * and lsgan with label smoothing. The reference
  * (tools/fixtures/make_train_step.py + tools/ref_dcgan3d.py) ran the same
  * iterations in float64. Checked: every iteration's D and G loss within 1e-3
  * relative (measured: <= 5e-6); after 5 iterations every parameter and
@@ -75,6 +77,8 @@ int main(void) {
     c.eps = vt_arg_double(cfg, "eps");
     c.ema_decay = 0;
     int steps = (int)vt_arg_int(cfg, "steps");
+    const double noise_std = vt_arg_double(cfg, "noise_std"), smooth = vt_arg_double(cfg, "label_smooth");
+    const int64_t noise_steps = vt_arg_int(cfg, "noise_steps");
     json_decref(cfg);
 
     int64_t clip = (int64_t)c.model.channels * c.model.frames * c.model.size * c.model.size;
@@ -83,10 +87,13 @@ int main(void) {
     CHECK(vg_st_read_f32(f, "real", real, steps * c.batch * clip) == VG_OK, "%s", vg_last_error());
     CHECK(vg_st_read_f32(f, "z", z, steps * c.batch * c.model.z_dim) == VG_OK, "%s", vg_last_error());
 
-    const char *kinds[] = {"nonsat", "hinge", "lsgan", "hinge_sn", "nonsat_resize", "nonsat_imaged"};
-    for (int k = 0; k < 6; k++) {
+    const char *kinds[] = {"nonsat", "hinge", "lsgan", "hinge_sn", "nonsat_resize", "nonsat_imaged", "nonsat_noise", "lsgan_smooth"};
+    for (int k = 0; k < 8; k++) {
         int sn = strstr(kinds[k], "_sn") != NULL, rs = strstr(kinds[k], "_resize") != NULL;
-        int image_d = strstr(kinds[k], "_imaged") != NULL;
+        int image_d = strstr(kinds[k], "_imaged") != NULL, noise = strstr(kinds[k], "_noise") != NULL;
+        c.label_smooth = noise || strstr(kinds[k], "_smooth") ? smooth : 0;
+        c.instance_noise = noise ? noise_std : 0;
+        c.noise_steps = noise ? noise_steps : 0;
         char loss[16];
         snprintf(loss, sizeof loss, "%.*s", (int)strcspn(kinds[k], "_"), kinds[k]);
         CHECK(vg_gan_loss_parse(loss, &c.loss), "loss name %s", kinds[k]);

@@ -97,11 +97,14 @@ class ImageDiscriminator(nn.Module):
         return self.net(x).reshape(-1)
 
 
-def loss_d(kind, real, fake):
+def loss_d(kind, real, fake, smooth=0.0):
+    """smooth: one-sided label smoothing, real clips' target 1 - smooth."""
     if kind == "hinge":
         return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
     if kind == "lsgan":
-        return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean()
+        return 0.5 * ((real - (1 - smooth)) ** 2).mean() + 0.5 * (fake ** 2).mean()
+    if smooth:
+        return F.binary_cross_entropy_with_logits(real, torch.full_like(real, 1 - smooth)) + F.softplus(fake).mean()
     return F.softplus(-real).mean() + F.softplus(fake).mean()
 
 
@@ -113,19 +116,28 @@ def loss_g(kind, fake):
     return F.softplus(-fake).mean()
 
 
-def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat", DI=None):
+def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat", DI=None, smooth=0.0, noise=None):
     """One iteration as vidgan's trainer (d_steps = 1); returns (loss_D, loss_G).
     With an image discriminator DI (its parameters in opt_d), its losses are
-    added to the video discriminator's (MoCoGAN)."""
+    added to the video discriminator's (MoCoGAN). smooth: one-sided label
+    smoothing. noise(call): instance noise (a tensor shaped like the clips,
+    or None) added to D's real clips (call 0), to the fake clips of D's
+    step (1) and of G's step (2)."""
+    def noisy(x, call):
+        n = noise(call) if noise else None
+        return x if n is None else x + n
     opt_d.zero_grad(set_to_none=False)
+    real = noisy(real, 0)
     real_logits = D(real)
     fake = G(z)
-    ld = loss_d(kind, real_logits, D(fake.detach()))
+    fake_d = noisy(fake.detach(), 1)
+    ld = loss_d(kind, real_logits, D(fake_d), smooth)
     if DI is not None:
-        ld = ld + loss_d(kind, DI(real), DI(fake.detach()))
+        ld = ld + loss_d(kind, DI(real), DI(fake_d), smooth)
     ld.backward()
     opt_d.step()
     opt_g.zero_grad(set_to_none=False)
+    fake = noisy(fake, 2)
     lg = loss_g(kind, D(fake))
     if DI is not None:
         lg = lg + loss_g(kind, DI(fake))

@@ -13,6 +13,7 @@
 
 /* Stream ids keep the noise and other random draws apart. */
 #define NOISE_STREAM 0x6E6F697365ull /* "noise" */
+#define INSTANCE_NOISE_STREAM 0x696E6F697365ull /* "inoise" */
 
 void vg_train_config_default(vg_train_config *c) {
     *c = (vg_train_config){
@@ -30,13 +31,25 @@ void vg_train_config_default(vg_train_config *c) {
     };
 }
 
+vg_status vg_train_config_check(const vg_train_config *cfg) {
+    if (cfg->batch < 1 || cfg->d_steps < 1)
+        return vg_fail(VG_ERR_INVALID, "trainer: batch and d_steps must be >= 1 (got %d, %d)", cfg->batch, cfg->d_steps);
+    if (!(cfg->label_smooth >= 0 && cfg->label_smooth < 1))
+        return vg_fail(VG_ERR_INVALID, "trainer: label smoothing must be in [0, 1) (got %g)", cfg->label_smooth);
+    if (cfg->label_smooth != 0 && cfg->loss == VG_LOSS_HINGE)
+        return vg_fail(VG_ERR_INVALID, "trainer: label smoothing needs a loss with targets (nonsat or lsgan), not hinge");
+    if (!(cfg->instance_noise >= 0 && isfinite(cfg->instance_noise)) || cfg->noise_steps < 0)
+        return vg_fail(VG_ERR_INVALID, "trainer: instance noise must be a finite std >= 0 and its steps >= 0 (got %g, %lld)",
+                       cfg->instance_noise, (long long)cfg->noise_steps);
+    return VG_OK;
+}
+
 vg_status vg_trainer_init(vg_trainer *t, const vg_train_config *cfg, const vg_dataset *data) {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
     t->data = data;
     vg_status st;
-    if (cfg->batch < 1 || cfg->d_steps < 1)
-        return vg_fail(VG_ERR_INVALID, "trainer: batch and d_steps must be >= 1 (got %d, %d)", cfg->batch, cfg->d_steps);
+    if ((st = vg_train_config_check(cfg)) != VG_OK) return st;
     if (data) {
         const vg_dataset_desc *d = vg_dataset_info(data);
         const vg_dcgan3d_config *m = &cfg->model;
@@ -47,6 +60,9 @@ vg_status vg_trainer_init(vg_trainer *t, const vg_train_config *cfg, const vg_da
     }
     if ((st = vg_ctx_new(&t->ctx, &(vg_ctx_opts){.precision = cfg->precision})) != VG_OK) return st;
     if ((st = vg_dcgan3d_init(&t->model, t->ctx, &cfg->model, cfg->seed)) != VG_OK) goto fail;
+    /* G's and D's gradients are never needed at once: D's step uses its own
+     * before G's backward starts, and the other way round */
+    if ((st = vg_params_share_grad(t->model.G, t->model.D)) != VG_OK) goto fail;
     if ((st = vg_adam_init(&t->opt_g, t->model.G, cfg->lr_g, cfg->beta1, cfg->beta2, cfg->eps, 0)) != VG_OK) goto fail;
     if ((st = vg_adam_init(&t->opt_d, t->model.D, cfg->lr_d, cfg->beta1, cfg->beta2, cfg->eps, 0)) != VG_OK) goto fail;
     if (cfg->ema_decay > 0 && (st = vg_ema_init(&t->ema, t->model.G, cfg->ema_decay)) != VG_OK) goto fail;
@@ -56,6 +72,7 @@ vg_status vg_trainer_init(vg_trainer *t, const vg_train_config *cfg, const vg_da
         st = vg_fail(VG_ERR_NOMEM, "trainer: batch size overflows");
         goto fail;
     }
+    if (!data) return VG_OK; /* batches come from the caller: no staging */
     t->host_real = malloc((size_t)n_real * sizeof(float));
     t->host_z = malloc((size_t)n_z * sizeof(float));
     if (!t->host_real || !t->host_z) {
@@ -133,6 +150,30 @@ vg_status vg_trainer_sample(vg_trainer *t, int n, uint64_t seed, int use_ema, fl
     return st;
 }
 
+/* The std of the instance noise at iteration `step`. */
+static double noise_std(const vg_train_config *c, int64_t step) {
+    if (c->instance_noise <= 0) return 0;
+    if (c->noise_steps <= 0) return c->instance_noise;
+    return step >= c->noise_steps ? 0 : c->instance_noise * (1.0 - (double)step / (double)c->noise_steps);
+}
+
+/* x + noise: the instance noise of draw `call` (0: real clips, 1: the
+ * fake clips of D's step, 2: those of G's step) of D step j of the current
+ * iteration, or x itself when the noise is off (or has fallen to 0). */
+static vg_tensor *with_instance_noise(vg_trainer *t, vg_tensor *x, int j, int call) {
+    double std = noise_std(&t->cfg, t->step);
+    if (std == 0) return x;
+    int64_t n = vg_tensor_numel(x), shape[VG_MAX_DIMS];
+    int nd = vg_tensor_ndim(x);
+    for (int a = 0; a < nd; a++) shape[a] = vg_tensor_dim(x, a);
+    /* element i of the draw is normal number draw * n + i of the stream */
+    uint64_t draw = ((uint64_t)t->step * (uint64_t)t->cfg.d_steps + (uint64_t)j) * 3 + (uint64_t)call;
+    uint64_t key = t->cfg.seed ^ INSTANCE_NOISE_STREAM ^ (t->stream * 0x9E3779B97F4A7C15ull);
+    vg_tensor *noise = vg_tensor_new(t->ctx, nd, shape, 0);
+    if (!noise || vg_tensor_fill_normal(noise, key, draw * (uint64_t)n, 0.0, std) != VG_OK) return NULL;
+    return vg_add(t->ctx, x, noise);
+}
+
 /* Mean of the discriminator's output as a probability (nonsat) or logit;
  * logits are (N), a batch's worth of floats. */
 static double mean_output(vg_tensor *logits, vg_gan_loss k) {
@@ -180,17 +221,19 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
          * after the other, each releasing its activations: the parameter
          * gradients add up to those of the summed loss */
         vg_tensor *real = vg_tensor_from(ctx, 5, video_shape, real_host + (int64_t)j * c->batch * clip_numel);
+        real = with_instance_noise(t, real, j, 0);
         vg_tensor *real_logits = vg_dcgan3d_discriminate(&t->model, ctx, real, VG_BN_TRAIN);
         s.d_real = mean_output(real_logits, c->loss);
-        vg_tensor *loss_real = vg_gan_loss_d_real(ctx, c->loss, real_logits);
+        vg_tensor *loss_real = vg_gan_loss_d_real(ctx, c->loss, real_logits, c->label_smooth);
         if (m->image_d)
             loss_real = vg_add(ctx, loss_real,
-                               vg_gan_loss_d_real(ctx, c->loss, vg_dcgan3d_discriminate_frames(&t->model, ctx, real, VG_BN_TRAIN)));
+                               vg_gan_loss_d_real(ctx, c->loss, vg_dcgan3d_discriminate_frames(&t->model, ctx, real, VG_BN_TRAIN),
+                                                  c->label_smooth));
         vg_status st = vg_backward(ctx, loss_real);
         if (st != VG_OK) return st;
         double loss_d = vg_tensor_item(loss_real);
         vg_ctx_release(ctx, after_g);
-        vg_tensor *fake_detached = vg_detach(ctx, fake);
+        vg_tensor *fake_detached = with_instance_noise(t, vg_detach(ctx, fake), j, 1);
         vg_tensor *fake_logits = vg_dcgan3d_discriminate(&t->model, ctx, fake_detached, VG_BN_TRAIN);
         s.d_fake = mean_output(fake_logits, c->loss);
         vg_tensor *loss_fake = vg_gan_loss_d_fake(ctx, c->loss, fake_logits);
@@ -210,6 +253,7 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
     vg_params_set_requires_grad(t->model.D, 0);
     vg_params_set_requires_grad(t->model.G, 1);
     vg_params_zero_grad(t->model.G);
+    fake = with_instance_noise(t, fake, c->d_steps - 1, 2);
     vg_tensor *loss_g = vg_gan_loss_g(ctx, c->loss, vg_dcgan3d_discriminate(&t->model, ctx, fake, VG_BN_TRAIN));
     if (m->image_d)
         loss_g = vg_add(ctx, loss_g, vg_gan_loss_g(ctx, c->loss, vg_dcgan3d_discriminate_frames(&t->model, ctx, fake, VG_BN_TRAIN)));

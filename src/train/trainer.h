@@ -22,6 +22,14 @@ typedef struct vg_train_config {
     double beta1, beta2, eps;
     double ema_decay;   /* 0: no EMA; else e.g. 0.999 */
     uint64_t seed;      /* weights, noise and clip order */
+    double label_smooth;   /* one-sided label smoothing (Salimans et al. 2016): D's
+                              target for real clips is 1 - label_smooth (nonsat,
+                              lsgan); 0: off */
+    double instance_noise; /* instance noise (Sonderby et al. 2017): Gaussian noise
+                              of this std is added to every clip D sees, real and
+                              generated (G's gradient flows through it), falling
+                              linearly to 0 at iteration noise_steps; 0: off */
+    int64_t noise_steps;   /* 0: instance_noise stays constant */
     vg_precision precision; /* of the step's convolutions and GEMMs (default FP32;
                                BF16 needs CUDA); not part of a checkpoint: a run
                                may resume in the other precision */
@@ -49,12 +57,16 @@ typedef struct vg_trainer {
     uint64_t stream;     /* random stream: 0, bumped by each roll-back after
                             non-finite steps so the retried steps draw new
                             noise and clips */
-    float *host_real;    /* (d_steps * batch, C, T, H, W) staging for dataset clips */
-    float *host_z;       /* (d_steps * batch, z_dim) */
+    float *host_real;    /* (d_steps * batch, C, T, H, W) staging for dataset clips
+                            (NULL without a data set) */
+    float *host_z;       /* (d_steps * batch, z_dim) (NULL without a data set) */
     vg_prefetch *prefetch; /* NULL: clips are decoded inside each step */
     double data_seconds;   /* the last vg_trainer_step's wait for its clips */
 } vg_trainer;
 
+/* VG_OK, or VG_ERR_INVALID with a message naming the bad setting (the
+ * checks vg_trainer_init makes before allocating anything). */
+vg_status vg_train_config_check(const vg_train_config *cfg);
 /* data may be NULL when batches are given with vg_trainer_step_with. */
 vg_status vg_trainer_init(vg_trainer *t, const vg_train_config *cfg, const vg_dataset *data);
 void vg_trainer_free(vg_trainer *t);

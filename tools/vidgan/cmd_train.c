@@ -124,7 +124,7 @@ int cmd_train(int argc, char **argv) {
     const char *device = "cpu", *precision = "fp32";
     int size = 32, frames = 16, channels = 0, steps = 2000, threads = 0, sample_every = 250, ckpt_every = 500;
     int keep = 3, log_every = 50, max_bad = 5, sample_n = 16, seed = 1;
-    int prefetch = 2, data_workers = 1;
+    int prefetch = 2, data_workers = 1, noise_steps = 0;
     double fps = 8, time_limit = 0;
     const char *eval_metric = NULL, *evaluator = NULL, *i3d = NULL;
     int eval_every = 0, eval_n = 256;
@@ -149,6 +149,9 @@ int cmd_train(int argc, char **argv) {
         {"beta1", OPT_DOUBLE, &cfg.beta1, "Adam beta1"},
         {"beta2", OPT_DOUBLE, &cfg.beta2, "Adam beta2"},
         {"ema", OPT_DOUBLE, &cfg.ema_decay, "generator weight EMA decay (0: off)"},
+        {"label-smooth", OPT_DOUBLE, &cfg.label_smooth, "one-sided label smoothing: D's target for real clips is 1 - X (nonsat, lsgan; 0: off)"},
+        {"instance-noise", OPT_DOUBLE, &cfg.instance_noise, "std of Gaussian noise added to every clip D sees, real and generated (clips span [-1, 1]), falling linearly to 0 by --noise-steps (0: off)"},
+        {"noise-steps", OPT_INT, &noise_steps, "step at which the instance noise reaches 0 (0: --steps; -1: constant)"},
         {"steps", OPT_INT, &steps, "train until this many steps"},
         {"time-limit", OPT_DOUBLE, &time_limit, "also stop (with a checkpoint) after this many seconds (0: none)"},
         {"seed", OPT_INT, &seed, "seed of weights, noise and data"},
@@ -193,6 +196,15 @@ int cmd_train(int argc, char **argv) {
     }
     cfg.seed = (uint64_t)seed;
     cfg.precision = prec;
+    if (noise_steps < -1) {
+        fprintf(stderr, "vidgan: --noise-steps must be >= -1, got %d\n", noise_steps);
+        return 2;
+    }
+    cfg.noise_steps = cfg.instance_noise == 0 ? 0 : noise_steps == 0 ? steps : noise_steps < 0 ? 0 : noise_steps;
+    if (vg_train_config_check(&cfg) != VG_OK) {
+        fprintf(stderr, "vidgan: %s\n", vg_last_error());
+        return 2;
+    }
     char default_out[512];
     if (!out) { /* runs/<data set name, or the folder's last component>-<size>x<frames> */
         char name[256];
