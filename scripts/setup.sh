@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 # compiler and libraries; ffmpeg (ffprobe) checks written videos in tests;
 # Fashion-MNIST for the "fashion" data set; clang + libFuzzer for fuzzing
 PACKAGES="build-essential pkg-config libjansson-dev libpng-dev zlib1g-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg dataset-fashion-mnist clang-14 libclang-rt-14-dev"
-[ "${1:-}" = "--torch" ] && PACKAGES="$PACKAGES python3-torch python3-numpy"
+[ "${1:-}" = "--torch" ] && PACKAGES="$PACKAGES python3-torch python3-numpy python3-scipy"
 command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
