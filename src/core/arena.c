@@ -53,7 +53,16 @@ void *vg_arena_alloc(vg_arena *a, size_t bytes) {
     vg_arena_block *b = a->nblocks ? &a->blocks[a->cur] : NULL;
     if (!b || b->size - b->used < need) {
         int next = a->nblocks ? a->cur + 1 : 0;
-        if (next < a->nblocks && a->blocks[next].size >= need) { /* a spare block from before a rewind */
+        /* blocks after the current one are spares from before a rewind:
+         * nothing lives in them; the ones too small for this request are
+         * released rather than skipped, so that their touched pages do not
+         * stay resident beside the new block */
+        while (next < a->nblocks && a->blocks[next].size < need) {
+            a->release(a->blocks[next].base);
+            memmove(a->blocks + next, a->blocks + next + 1, (size_t)(a->nblocks - next - 1) * sizeof *a->blocks);
+            a->nblocks--;
+        }
+        if (next < a->nblocks) {
             a->blocks[next].used = 0;
         } else {
             size_t size = a->min_block;
