@@ -757,26 +757,29 @@ static int64_t chunk_samples(const struct vg_conv_canon *c) {
     return max64(1, min64(c->N, CHUNK_FLOATS / per));
 }
 
-int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bias, int overwrite,
-                      const struct vg_conv_canon *c, int parts) {
+/* out from in by `pass`, one chunk of samples at a time; *_sample: the
+ * floats of one sample of each */
+typedef int (*igemm_pass)(float *out, const float *in, const float *Wc, const float *bias, int overwrite,
+                          const struct vg_conv_canon *c, int parts);
+static int in_chunks(igemm_pass pass, float *out, int64_t out_sample, const float *in, int64_t in_sample,
+                     const float *Wc, const float *bias, int overwrite, const struct vg_conv_canon *c, int parts) {
     const int64_t step = chunk_samples(c);
     for (int64_t n0 = 0; n0 < c->N; n0 += step) {
         struct vg_conv_canon part = *c;
         part.N = min64(step, c->N - n0);
-        if (!igemm_fwd(V + n0 * c->Cv * c->Vg, U + n0 * c->Cu * c->Ug, Wc, bias, overwrite, &part, parts)) return 0;
+        if (!pass(out + n0 * out_sample, in + n0 * in_sample, Wc, bias, overwrite, &part, parts)) return 0;
     }
     return 1;
 }
 
+int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bias, int overwrite,
+                      const struct vg_conv_canon *c, int parts) {
+    return in_chunks(igemm_fwd, V, c->Cv * c->Vg, U, c->Cu * c->Ug, Wc, bias, overwrite, c, parts);
+}
+
 int vg_conv_igemm_adj(float *U, const float *V, const float *Wc, const float *bias, int overwrite,
                       const struct vg_conv_canon *c, int parts) {
-    const int64_t step = chunk_samples(c);
-    for (int64_t n0 = 0; n0 < c->N; n0 += step) {
-        struct vg_conv_canon part = *c;
-        part.N = min64(step, c->N - n0);
-        if (!igemm_adj(U + n0 * c->Cu * c->Ug, V + n0 * c->Cv * c->Vg, Wc, bias, overwrite, &part, parts)) return 0;
-    }
-    return 1;
+    return in_chunks(igemm_adj, U, c->Cu * c->Ug, V, c->Cv * c->Vg, Wc, bias, overwrite, c, parts);
 }
 
 int vg_conv_igemm_wgrad(float *dWc, const float *V, const float *U, const struct vg_conv_canon *c, int parts) {
