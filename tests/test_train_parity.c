@@ -6,7 +6,8 @@
  * generator (--g-arch resize) and with MoCoGAN's image discriminator beside
  * the video one (--image-d), with one-sided label smoothing and annealed
  * instance noise (drawn by the reference with the trainer's Philox stream),
- * and lsgan with label smoothing. The reference
+ * lsgan with label smoothing, and VGAN's two-stream generator (with
+ * transposed-convolution and with resize stages). The reference
  * (tools/fixtures/make_train_step.py + tools/ref_dcgan3d.py) ran the same
  * iterations in float64. Checked: every iteration's D and G loss within 1e-3
  * relative (measured: <= 5e-6); after 5 iterations every parameter and
@@ -87,8 +88,11 @@ int main(void) {
     CHECK(vg_st_read_f32(f, "real", real, steps * c.batch * clip) == VG_OK, "%s", vg_last_error());
     CHECK(vg_st_read_f32(f, "z", z, steps * c.batch * c.model.z_dim) == VG_OK, "%s", vg_last_error());
 
-    const char *kinds[] = {"nonsat", "hinge", "lsgan", "hinge_sn", "nonsat_resize", "nonsat_imaged", "nonsat_noise", "lsgan_smooth"};
-    for (int k = 0; k < 8; k++) {
+    const char *kinds[] = {"nonsat",       "hinge",        "lsgan",
+                           "hinge_sn",     "nonsat_resize", "nonsat_imaged",
+                           "nonsat_noise", "lsgan_smooth",  "nonsat_twostream",
+                           "nonsat_twostream_resize"};
+    for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++) {
         int sn = strstr(kinds[k], "_sn") != NULL, rs = strstr(kinds[k], "_resize") != NULL;
         int image_d = strstr(kinds[k], "_imaged") != NULL, noise = strstr(kinds[k], "_noise") != NULL;
         c.label_smooth = noise || strstr(kinds[k], "_smooth") ? smooth : 0;
@@ -100,13 +104,15 @@ int main(void) {
         c.model.spectral_norm = sn;
         c.model.g_arch = rs ? VG_G_RESIZE : VG_G_DECONV;
         c.model.image_d = image_d;
+        c.model.two_stream = strstr(kinds[k], "_twostream") != NULL;
         const char *init = sn ? "init_sn." : image_d ? "init_di." : "init.";
         vg_trainer t;
         if (vg_trainer_init(&t, &c, NULL) != VG_OK) {
             CHECK(0, "%s: trainer: %s", kinds[k], vg_last_error());
             continue;
         }
-        CHECK(vg_params_from_file(t.model.G, f, rs ? "init_rs." : init, 0) == VG_OK, "%s", vg_last_error());
+        const char *init_g = c.model.two_stream ? (rs ? "init_tsrs." : "init_ts.") : rs ? "init_rs." : init;
+        CHECK(vg_params_from_file(t.model.G, f, init_g, 0) == VG_OK, "%s", vg_last_error());
         CHECK(vg_params_from_file(t.model.D, f, init, 0) == VG_OK, "%s", vg_last_error());
         char name[64];
         snprintf(name, sizeof name, "%s.losses", kinds[k]);

@@ -90,7 +90,8 @@ def main():
     step = int(meta["step"])
 
     def make_g():
-        return Generator(mc["size"], mc["frames"], mc["channels"], mc["z_dim"], mc["g_base"], mc.get("g_arch", "deconv"))
+        return Generator(mc["size"], mc["frames"], mc["channels"], mc["z_dim"], mc["g_base"], mc.get("g_arch", "deconv"),
+                         two_stream=bool(mc.get("two_stream")))
 
     G, D = make_g(), Discriminator(mc["size"], mc["frames"], mc["channels"], mc["d_base"])
     if mc.get("image_d"):  # vidgan keeps the image discriminator in D's set: "D.DI.net.<i>"

@@ -21,31 +21,59 @@ def geometry(size, frames):
     return S, t0, t_doublings
 
 
+def generator_stream(S, t0, td, z_dim, base, out_channels, arch, flat=False, tanh=True):
+    """One generator stream as an nn.Sequential; flat: a 2D stream (temporal
+    kernels 1, T = 1), VGAN's background."""
+    ch = base << (S - 1)
+    layers = [nn.ConvTranspose3d(z_dim, ch, (1 if flat else t0, 4, 4), 1, 0, bias=False), nn.BatchNorm3d(ch), nn.ReLU(True)]
+    for s in range(1, S + 1):
+        out = out_channels if s == S else ch // 2
+        doubles = not flat and s > S - td
+        if arch == "resize":
+            layers.append(nn.Upsample(scale_factor=(2 if doubles else 1, 2, 2), mode="nearest"))
+            layers.append(nn.Conv3d(ch, out, (1, 3, 3) if flat else 3, 1, (0, 1, 1) if flat else 1, bias=False))
+        else:
+            kt, st = (1, 1) if flat else (4, 2) if doubles else (3, 1)
+            layers.append(nn.ConvTranspose3d(ch, out, (kt, 4, 4), (st, 2, 2), (0 if flat else 1, 1, 1), bias=False))
+        if s < S:
+            layers += [nn.BatchNorm3d(out), nn.ReLU(True)]
+        elif tanh:
+            layers.append(nn.Tanh())
+        ch = out
+    return nn.Sequential(*layers)
+
+
+class Background(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+
 class Generator(nn.Module):
     """arch "deconv": ConvTranspose3d stages (DCGAN); "resize": nearest
-    Upsample + Conv3d kernel 3 per stage (vidgan's --g-arch resize)."""
+    Upsample + Conv3d kernel 3 per stage (vidgan's --g-arch resize).
+    two_stream: VGAN's generator (vidgan's --two-stream): the 3D stream ends
+    in channels + 1 outputs (foreground = tanh of the first channels, mask =
+    sigmoid of the last), a 2D stream "bg" makes one background image per
+    clip, video = bg + mask * (fg - bg)."""
 
-    def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64, arch="deconv"):
+    def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64, arch="deconv", two_stream=False):
         super().__init__()
         S, t0, td = geometry(size, frames)
-        ch = base << (S - 1)
-        layers = [nn.ConvTranspose3d(z_dim, ch, (t0, 4, 4), 1, 0, bias=False), nn.BatchNorm3d(ch), nn.ReLU(True)]
-        for s in range(1, S + 1):
-            out = channels if s == S else ch // 2
-            doubles = s > S - td
-            if arch == "resize":
-                layers.append(nn.Upsample(scale_factor=(2 if doubles else 1, 2, 2), mode="nearest"))
-                layers.append(nn.Conv3d(ch, out, 3, 1, 1, bias=False))
-            else:
-                kt, st = (4, 2) if doubles else (3, 1)
-                layers.append(nn.ConvTranspose3d(ch, out, (kt, 4, 4), (st, 2, 2), (1, 1, 1), bias=False))
-            layers += [nn.Tanh()] if s == S else [nn.BatchNorm3d(out), nn.ReLU(True)]
-            ch = out
-        self.net = nn.Sequential(*layers)
-        self.z_dim = z_dim
+        self.net = generator_stream(S, t0, td, z_dim, base, channels + (1 if two_stream else 0), arch,
+                                    tanh=not two_stream)
+        if two_stream:
+            self.bg = Background(generator_stream(S, t0, td, z_dim, base, channels, arch, flat=True))
+        self.z_dim, self.channels, self.two_stream = z_dim, channels, two_stream
 
     def forward(self, z):
-        return self.net(z.view(z.shape[0], self.z_dim, 1, 1, 1))
+        z5 = z.view(z.shape[0], self.z_dim, 1, 1, 1)
+        h = self.net(z5)
+        if not self.two_stream:
+            return h
+        fg, mask = torch.tanh(h[:, :self.channels]), torch.sigmoid(h[:, self.channels:])
+        bg = self.bg.net(z5)
+        return bg + mask * (fg - bg)
 
 
 class Discriminator(nn.Module):

@@ -61,6 +61,10 @@ def main():
     ap.add_argument("--spectral-norm", action="store_true")
     ap.add_argument("--g-arch", default="deconv", help="deconv or resize (vidgan's --g-arch)")
     ap.add_argument("--image-d", action="store_true", help="MoCoGAN's image discriminator beside D (vidgan's --image-d)")
+    ap.add_argument("--two-stream", action="store_true", help="VGAN's two-stream generator (vidgan's --two-stream)")
+    ap.add_argument("--label-smooth", type=float, default=0.0, help="vidgan's --label-smooth")
+    ap.add_argument("--instance-noise", type=float, default=0.0,
+                    help="vidgan's --instance-noise, falling linearly to 0 at --steps (torch's own noise)")
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--n-sample", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
@@ -71,7 +75,8 @@ def main():
     torch.manual_seed(a.seed)
     clips = np.load(os.path.join(a.cache, "clips.npy"), mmap_mode="r")  # (N, T, H, W, C)
     N, T, H, W, C = clips.shape
-    G, D = Generator(H, T, C, a.z_dim, a.g_base, a.g_arch), Discriminator(H, T, C, a.d_base, a.spectral_norm)
+    G = Generator(H, T, C, a.z_dim, a.g_base, a.g_arch, two_stream=a.two_stream)
+    D = Discriminator(H, T, C, a.d_base, a.spectral_norm)
     DI = ImageDiscriminator(H, C, a.d_base, a.spectral_norm) if a.image_d else None
     for m in (G, D) + ((DI,) if DI is not None else ()):
         m.apply(dcgan_init)
@@ -86,7 +91,9 @@ def main():
         real = torch.from_numpy(np.ascontiguousarray(clips[idx])).float().div(127.5).sub(1)
         real = real.permute(0, 4, 1, 2, 3).contiguous()
         z = torch.randn(a.batch, a.z_dim)
-        ld, lg = train_step(G, D, opt_g, opt_d, real, z, a.loss, DI)
+        std = a.instance_noise * (1 - step / a.steps)
+        noise = (lambda call: std * torch.randn_like(real)) if std > 0 else None
+        ld, lg = train_step(G, D, opt_g, opt_d, real, z, a.loss, DI, a.label_smooth, noise)
         decay = min(a.ema, (1 + step) / (10 + step))  # vidgan's warm-up (src/train/optim.h)
         with torch.no_grad():
             for pe, p in zip(ema.parameters(), G.parameters()):

@@ -39,6 +39,8 @@ static vg_status check_config(const vg_dcgan3d_config *c) {
         return vg_fail(VG_ERR_INVALID, "dcgan3d: size must be a power of two in [8, 512], got %d", c->size);
     if (!is_pow2(c->frames) || c->frames > 256)
         return vg_fail(VG_ERR_INVALID, "dcgan3d: frames must be a power of two <= 256, got %d", c->frames);
+    if (c->two_stream != 0 && c->two_stream != 1)
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: two_stream must be 0 or 1, got %d", c->two_stream);
     if (c->channels != 1 && c->channels != 3)
         return vg_fail(VG_ERR_INVALID, "dcgan3d: channels must be 1 or 3, got %d", c->channels);
     if (c->z_dim < 1 || c->z_dim > 4096) return vg_fail(VG_ERR_INVALID, "dcgan3d: z_dim must be in [1, 4096], got %d", c->z_dim);
@@ -52,7 +54,7 @@ static vg_status check_config(const vg_dcgan3d_config *c) {
     const int S = ilog2(c->size / 4);
     int64_t wide_g = (int64_t)c->g_base << (S - 1), wide_d = (int64_t)c->d_base << (S - 1), total = 0;
     total += (int64_t)c->z_dim * wide_g * 64; /* an upper bound of each layer: kernels have <= 64 taps */
-    for (int64_t w = wide_g; w >= 2; w /= 2) total += w * (w / 2) * 64;
+    for (int64_t w = wide_g; w >= 2; w /= 2) total += w * (w / 2) * (c->two_stream ? 64 + 16 : 64);
     for (int64_t w = wide_d; w >= 2; w /= 2) total += w * (w / 2) * (c->image_d ? 64 + 16 : 64);
     total += (int64_t)(wide_d + c->g_base + c->d_base) * 64 * 3;
     if (total > ((int64_t)1 << 30))
@@ -140,6 +142,42 @@ static void init_params(vg_params *P, vg_ctx *ctx, uint64_t seed) {
     (void)ctx;
 }
 
+/* A generator stream's S + 1 layers under "<prefix>.net.<i>": the first
+ * transposed convolution from z (temporal kernel t0), then per stage a
+ * transposed convolution (or upsampling + Conv3d) with BatchNorm + ReLU
+ * between, `out` channels at the end; T doubles in the last t_doublings
+ * stages. t0 = 0: a 2D stream (every temporal kernel 1, T = 1), VGAN's
+ * background. */
+static vg_status declare_generator(vg_params *P, vg_dcgan3d_layer *L, const char *prefix, const vg_dcgan3d_config *cfg,
+                                   int S, int t_doublings, int t0, int64_t out_channels) {
+    const int flat = t0 == 0;
+    int64_t ch = (int64_t)cfg->g_base << (S - 1);
+    int idx = 0;
+    vg_status st = declare_layer(P, &L[0], prefix, idx, (int64_t[]){cfg->z_dim, ch, flat ? 1 : t0, 4, 4}, 1, 1, 0);
+    set_geometry(&L[0], flat ? 1 : t0, 1, 0, 4, 1, 0);
+    idx += 3; /* conv, BN, ReLU */
+    for (int s = 1; s <= S && st == VG_OK; s++) {
+        int64_t out = s == S ? out_channels : ch / 2;
+        int last = s == S;
+        int doubles = s > S - t_doublings; /* T doubles in the last t_doublings stages */
+        int kt = flat ? 1 : doubles ? 4 : 3;
+        if (cfg->g_arch == VG_G_RESIZE) {
+            idx += 1; /* the Upsample */
+            st = declare_layer(P, &L[s], prefix, idx, (int64_t[]){out, ch, flat ? 1 : 3, 3, 3}, 0, !last, 0);
+            L[s].up[0] = doubles ? 2 : 1;
+            L[s].up[1] = L[s].up[2] = 2;
+        } else {
+            st = declare_layer(P, &L[s], prefix, idx, (int64_t[]){ch, out, kt, 4, 4}, 1, !last, 0);
+        }
+        /* the transposed convolution's geometry, also that of a resize
+         * stage's equivalent (resize_as_deconv_weight) */
+        set_geometry(&L[s], kt, doubles ? 2 : 1, flat ? 0 : 1, 4, 2, 1);
+        idx += last ? 2 : 3; /* conv, BN, ReLU / conv, tanh */
+        ch = out;
+    }
+    return st;
+}
+
 /* A discriminator's S + 1 layers under "<prefix>.net.<i>": per stage conv
  * (+ BN from the second on) + LeakyReLU, then the head to one logit. The
  * first t_doublings stages halve T (kernel 4, stride 2), the others keep it
@@ -176,31 +214,11 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
     m->t0 = t0;
     if ((st = vg_params_new(&m->G, ctx)) != VG_OK || (st = vg_params_new(&m->D, ctx)) != VG_OK) return st;
 
-    /* G: index 0 first deconv, then per stage (deconv, BN before it), ReLU between */
-    int64_t ch = (int64_t)cfg->g_base << (S - 1);
-    int idx = 0;
     m->ng = S + 1;
-    st = declare_layer(m->G, &m->g[0], "G", idx, (int64_t[]){cfg->z_dim, ch, t0, 4, 4}, 1, 1, 0);
-    set_geometry(&m->g[0], t0, 1, 0, 4, 1, 0);
-    idx += 3; /* conv, BN, ReLU */
-    for (int s = 1; s <= S && st == VG_OK; s++) {
-        int64_t out = s == S ? cfg->channels : ch / 2;
-        int last = s == S;
-        int doubles = s > S - t_doublings; /* T doubles in the last t_doublings stages */
-        vg_dcgan3d_layer *L = &m->g[s];
-        if (cfg->g_arch == VG_G_RESIZE) {
-            idx += 1; /* the Upsample */
-            st = declare_layer(m->G, L, "G", idx, (int64_t[]){out, ch, 3, 3, 3}, 0, !last, 0);
-            L->up[0] = doubles ? 2 : 1;
-            L->up[1] = L->up[2] = 2;
-        } else {
-            st = declare_layer(m->G, L, "G", idx, (int64_t[]){ch, out, doubles ? 4 : 3, 4, 4}, 1, !last, 0);
-        }
-        /* the transposed convolution's geometry, also that of a resize
-         * stage's equivalent (resize_as_deconv_weight) */
-        set_geometry(L, doubles ? 4 : 3, doubles ? 2 : 1, 1, 4, 2, 1);
-        idx += last ? 2 : 3; /* conv, BN, ReLU / conv, tanh */
-        ch = out;
+    st = declare_generator(m->G, m->g, "G", cfg, S, t_doublings, t0, cfg->channels + (cfg->two_stream ? 1 : 0));
+    if (cfg->two_stream && st == VG_OK) {
+        m->nbg = S + 1;
+        st = declare_generator(m->G, m->bg, "G.bg", cfg, S, 0, 0, cfg->channels);
     }
     if (st != VG_OK) return st;
 
@@ -252,6 +270,7 @@ static vg_tensor *batch_norm(vg_ctx *ctx, const vg_dcgan3d_layer *L, vg_tensor *
 static vg_tensor *resize_as_deconv_weight(vg_ctx *ctx, vg_tensor *w, const int up[3]) {
     for (int axis = 0; axis < 3 && w; axis++) {
         int d = 2 + axis;
+        if (vg_tensor_dim(w, d) == 1) continue; /* a kernel of 1 (a 2D stream's time axis): unchanged */
         vg_tensor *w0 = vg_slice(ctx, w, d, 0, 1, 1), *w1 = vg_slice(ctx, w, d, 1, 2, 1), *w2 = vg_slice(ctx, w, d, 2, 3, 1);
         if (up[axis] == 2) {
             vg_tensor *taps[4] = {w2, vg_add(ctx, w1, w2), vg_add(ctx, w0, w1), w0};
@@ -264,20 +283,30 @@ static vg_tensor *resize_as_deconv_weight(vg_ctx *ctx, vg_tensor *w, const int u
     return vg_permute(ctx, w, (const int[]){1, 0, 2, 3, 4}); /* (out, in, ...) -> (in, out, ...) */
 }
 
-vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn) {
-    if (!z) return NULL;
-    int64_t n = vg_tensor_dim(z, 0);
-    vg_tensor *h = vg_reshape(ctx, z, 5, (int64_t[]){n, m->cfg.z_dim, 1, 1, 1});
-    for (int s = 0; s <= m->stages; s++) {
-        const vg_dcgan3d_layer *L = &m->g[s];
+/* A generator stream's layers from z reshaped to (N, z_dim, 1, 1, 1); BN +
+ * ReLU between, the last layer's output bare. */
+static vg_tensor *run_generator(vg_ctx *ctx, const vg_dcgan3d_layer *layers, int n, vg_tensor *h, vg_bn_mode bn) {
+    for (int s = 0; s < n && h; s++) {
+        const vg_dcgan3d_layer *L = &layers[s];
         vg_tensor *w = L->up[0] > 0 ? resize_as_deconv_weight(ctx, L->weight, L->up) : L->weight;
         h = vg_conv_transpose3d(ctx, h, w, NULL, layer_args(L));
-        if (s < m->stages)
-            h = vg_relu_inplace(ctx, batch_norm(ctx, L, h, bn));
-        else
-            h = vg_tanh(ctx, h);
+        if (s < n - 1) h = vg_relu_inplace(ctx, batch_norm(ctx, L, h, bn));
     }
     return h;
+}
+
+vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn) {
+    if (!z) return NULL;
+    int64_t n = vg_tensor_dim(z, 0), C = m->cfg.channels;
+    vg_tensor *z5 = vg_reshape(ctx, z, 5, (int64_t[]){n, m->cfg.z_dim, 1, 1, 1});
+    vg_tensor *h = run_generator(ctx, m->g, m->ng, z5, bn);
+    if (!m->nbg) return vg_tanh(ctx, h);
+    /* VGAN: video = mask * foreground + (1 - mask) * background, the
+     * background one image per clip, repeated over time */
+    vg_tensor *fg = vg_tanh(ctx, vg_slice(ctx, h, 1, 0, C, 1));
+    vg_tensor *mask = vg_sigmoid(ctx, vg_slice(ctx, h, 1, C, C + 1, 1));
+    vg_tensor *bg = vg_tanh(ctx, run_generator(ctx, m->bg, m->nbg, z5, bn));
+    return vg_add(ctx, bg, vg_mul(ctx, mask, vg_sub(ctx, fg, bg)));
 }
 
 /* A discriminator's blocks: conv (spectrally normalised if so declared),

@@ -24,7 +24,12 @@
  * temporal kernel 1 (kernel (1, 4, 4), stride (1, 2, 2), padding (0, 1, 1),
  * widths d_base, 2 d_base, ..., BatchNorm from the second block, a final
  * (1, 4, 4) conv to one logit per frame); the trainer adds its loss to the
- * video discriminator's. At 64x64x16 with bases 64 this is exactly the
+ * video discriminator's. With two_stream, G is VGAN's two-stream generator
+ * (Vondrick et al. 2016): G's stream ends in channels + 1 outputs, a
+ * foreground video (tanh of the first channels) and a mask (sigmoid of the
+ * last), and a second stream "G.bg.net.<i>" of the same stages with
+ * temporal kernel 1 makes one background image per clip (tanh);
+ * video = bg + mask * (fg - bg). At 64x64x16 with bases 64 this is exactly the
  * engine issue's reference model; at 32x32x16, the 32-pixel one. */
 #ifndef VG_MODELS_DCGAN3D_H
 #define VG_MODELS_DCGAN3D_H
@@ -52,6 +57,8 @@ typedef struct vg_dcgan3d_config {
     int spectral_norm; /* D with spectral normalisation (no BatchNorm then) */
     vg_g_arch g_arch;  /* G's up-sampling stages (default deconv) */
     int image_d;       /* also a per-frame image discriminator (MoCoGAN's D_I) */
+    int two_stream;    /* VGAN's two-stream generator: a 3D foreground stream with a
+                          mask channel and a 2D background stream */
 } vg_dcgan3d_config;
 
 #define VG_DCGAN3D_MAX_STAGES 6
@@ -69,8 +76,10 @@ typedef struct vg_dcgan3d {
     vg_dcgan3d_config cfg;
     int stages, t0;
     vg_params *G, *D;
-    vg_dcgan3d_layer g[VG_DCGAN3D_MAX_STAGES + 1], d[VG_DCGAN3D_MAX_STAGES + 1], di[VG_DCGAN3D_MAX_STAGES + 1];
+    vg_dcgan3d_layer g[VG_DCGAN3D_MAX_STAGES + 1], d[VG_DCGAN3D_MAX_STAGES + 1], di[VG_DCGAN3D_MAX_STAGES + 1],
+        bg[VG_DCGAN3D_MAX_STAGES + 1];
     int ng, nd, ndi; /* ndi = 0 without an image discriminator */
+    int nbg;         /* 0 without a background stream */
 } vg_dcgan3d;
 
 /* Checks the configuration (messages name the field), declares G's and D's

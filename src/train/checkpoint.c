@@ -194,14 +194,16 @@ typedef struct ck_meta {
     const char *data; /* points into the file's metadata */
 } ck_meta;
 
-/* g_arch and image_d are written only when not the defaults (deconv, 0), so checkpoints
+/* g_arch, image_d and two_stream are written only when not the defaults (deconv, 0, 0), so checkpoints
  * of the reference model keep the metadata they always had. */
 static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_config *m) {
     const char *arch = vg_g_arch_name(m->g_arch);
     if (!arch) return vg_fail(VG_ERR_INVALID, "checkpoint: unknown generator architecture %d", (int)m->g_arch);
-    char arch_field[64] = "";
+    char arch_field[96] = "";
     if (m->g_arch != VG_G_DECONV) snprintf(arch_field, sizeof arch_field, ",\"g_arch\":\"%s\"", arch);
     if (m->image_d) snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"image_d\":1");
+    if (m->two_stream)
+        snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"two_stream\":1");
     int n = snprintf(buf, cap,
                      "{\"size\":%d,\"frames\":%d,\"channels\":%d,\"z_dim\":%d,\"g_base\":%d,\"d_base\":%d,"
                      "\"spectral_norm\":%d%s}",
@@ -318,11 +320,14 @@ static vg_status meta_parse(const vg_st_file *f, ck_meta *m) {
             st = vg_fail(VG_ERR_FORMAT, "%s: metadata model_config.g_arch is not a known generator architecture (deconv, resize)",
                          path);
     }
-    mc->image_d = 0; /* absent: no image discriminator */
-    if (st == VG_OK && json_object_get(j, "image_d")) {
-        st = json_int_field(f, "model_config", j, "image_d", &mc->image_d);
-        if (st == VG_OK && mc->image_d != 0 && mc->image_d != 1)
-            st = vg_fail(VG_ERR_FORMAT, "%s: metadata model_config.image_d must be 0 or 1, got %d", path, mc->image_d);
+    mc->image_d = mc->two_stream = 0; /* absent: no image discriminator, one stream */
+    const char *flags[2] = {"image_d", "two_stream"};
+    int *flag_fields[2] = {&mc->image_d, &mc->two_stream};
+    for (int i = 0; i < 2 && st == VG_OK; i++) {
+        if (!json_object_get(j, flags[i])) continue;
+        st = json_int_field(f, "model_config", j, flags[i], flag_fields[i]);
+        if (st == VG_OK && *flag_fields[i] != 0 && *flag_fields[i] != 1)
+            st = vg_fail(VG_ERR_FORMAT, "%s: metadata model_config.%s must be 0 or 1, got %d", path, flags[i], *flag_fields[i]);
     }
     json_decref(j);
     if (st != VG_OK) return st;
@@ -409,6 +414,7 @@ static vg_status config_compare(const char *path, const vg_train_config *file, c
     CMP_INT("model_config.d_base", model.d_base)
     CMP_INT("model_config.spectral_norm", model.spectral_norm)
     CMP_INT("model_config.image_d", model.image_d)
+    CMP_INT("model_config.two_stream", model.two_stream)
     if (file->model.g_arch != mine->model.g_arch)
         return vg_fail(VG_ERR_INVALID, "%s: model_config.g_arch differs: the checkpoint has %s, the trainer %s", path,
                        vg_g_arch_name(file->model.g_arch), vg_g_arch_name(mine->model.g_arch));

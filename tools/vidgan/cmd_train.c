@@ -140,6 +140,7 @@ int cmd_train(int argc, char **argv) {
         {"d-base", OPT_INT, &cfg.model.d_base, "discriminator base width (first layer)"},
         {"g-arch", OPT_STRING, &g_arch, "generator stages: deconv (ConvTranspose3d kernel 4 stride 2, DCGAN) or resize (nearest upsampling + Conv3d kernel 3: no checkerboard artefacts)"},
         {"image-d", OPT_FLAG, &cfg.model.image_d, "also train MoCoGAN's image discriminator (a 2D DCGAN discriminator on every frame; its loss is added to the video discriminator's)"},
+        {"two-stream", OPT_FLAG, &cfg.model.two_stream, "VGAN's two-stream generator: a 3D foreground stream with a mask and a 2D background stream (one image per clip), video = mask * fg + (1 - mask) * bg"},
         {"spectral-norm", OPT_FLAG, &cfg.model.spectral_norm, "spectrally normalise D's convolutions (and drop its BatchNorm)"},
         {"loss", OPT_STRING, &loss, "GAN loss: nonsat, hinge or lsgan"},
         {"batch", OPT_INT, &cfg.batch, "clips per step"},
@@ -307,9 +308,9 @@ int cmd_train(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/samples", out);
     make_dirs(path);
     install_signals();
-    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d, G %s, D video%s) on %s, batch %d, loss %s, %s %s, %d threads -> %s\n",
+    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d, G %s%s, D video%s) on %s, batch %d, loss %s, %s %s, %d threads -> %s\n",
             cfg.model.size, cfg.model.size, cfg.model.frames, cfg.model.channels, vg_g_arch_name(cfg.model.g_arch),
-            cfg.model.image_d ? " + image" : "", spec.source, cfg.batch,
+            cfg.model.two_stream ? " two-stream" : "", cfg.model.image_d ? " + image" : "", spec.source, cfg.batch,
             vg_gan_loss_name(cfg.loss), vg_get_device(), vg_precision_name(cfg.precision), vg_get_threads(), out);
     progress bar;
     progress_init(&bar, t.step, steps, log_every);
