@@ -16,7 +16,7 @@ make -j"$(nproc)" all
 # widths 16, a resize-convolution generator, MoCoGAN's image discriminator
 # beside the video one, lr 5e-4 for G and 1e-4 for D.
 build/vidgan train --data shapes --size 32 --frames 16 --batch 16 --g-base 16 --d-base 16 \
-    --g-arch resize --image-d --lr-g 5e-4 --lr-d 1e-4 \
+    --g-arch resize --two-stream --image-d --lr-g 5e-4 --lr-d 1e-4 \
     --steps "$steps" --sample-every 500 --ckpt-every 500 --seed 1 --out "$out" --resume auto
 ckpt=$(ls "$out"/ckpt-*.safetensors | sort | tail -n 1)
 build/vidgan eval --data shapes --ckpt "$ckpt" --n 256 --json "$out/eval.json" | tee "$out/eval.txt"

@@ -133,27 +133,41 @@ static void binary_forward(vg_real *out, const vg_real *a, const vg_real *b, con
     }
 }
 
-/* Gradient of one operand: g[off(i)] += dout[i] * partial(i). When the
- * operand is broadcast, several outputs land on one element; to keep the
- * sum order fixed whatever the thread count, that case runs serially. */
+/* Gradient of one operand: g[off(i)] += dout[i] * partial(i), by rows of
+ * the last dim (offsets computed once per row, constant strides inside).
+ * When the operand is broadcast, several outputs land on one element; to
+ * keep the sum order fixed whatever the thread count (i increasing), that
+ * case runs serially. */
 static void binary_grad(vg_real *g, int which, const vg_real *dout, const vg_real *a, const vg_real *b,
                         const struct vg_binary_desc *d) {
     int64_t n = binary_numel(d);
     int64_t own = which ? d->b_numel : d->a_numel;
     int parallel = own == n && n > 32768;
+    int64_t W = d->shape[VG_MAX_DIMS - 1], rows = n / (W ? W : 1);
+    int64_t sa = d->a_stride[VG_MAX_DIMS - 1], sb = d->b_stride[VG_MAX_DIMS - 1], sg = which ? sb : sa;
 #pragma omp parallel for schedule(static) num_threads(vg_get_threads()) if (parallel)
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t r = 0; r < rows; r++) {
         int64_t oa, ob;
-        binary_offsets(d, i, &oa, &ob);
-        vg_real go = dout[i], p;
+        binary_offsets(d, r * W, &oa, &ob);
+        const vg_real *go = dout + r * W, *ar = a + oa, *br = b + ob;
+        vg_real *gr = g + (which ? ob : oa);
         switch (d->kind) {
-        case VG_BINARY_ADD: p = go; break;
-        case VG_BINARY_SUB: p = which ? -go : go; break;
-        case VG_BINARY_MUL: p = which ? go * a[oa] : go * b[ob]; break;
-        case VG_BINARY_DIV: p = which ? -go * a[oa] / (b[ob] * b[ob]) : go / b[ob]; break;
-        default: p = (vg_real)NAN;
+        case VG_BINARY_ADD:
+            for (int64_t w = 0; w < W; w++) gr[w * sg] += go[w];
+            break;
+        case VG_BINARY_SUB:
+            for (int64_t w = 0; w < W; w++) gr[w * sg] += which ? -go[w] : go[w];
+            break;
+        case VG_BINARY_MUL:
+            for (int64_t w = 0; w < W; w++) gr[w * sg] += which ? go[w] * ar[w * sa] : go[w] * br[w * sb];
+            break;
+        case VG_BINARY_DIV:
+            for (int64_t w = 0; w < W; w++)
+                gr[w * sg] += which ? -go[w] * ar[w * sa] / (br[w * sb] * br[w * sb]) : go[w] / br[w * sb];
+            break;
+        default:
+            for (int64_t w = 0; w < W; w++) gr[w * sg] += (vg_real)NAN;
         }
-        g[which ? ob : oa] += p;
     }
 }
 
