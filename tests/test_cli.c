@@ -211,6 +211,17 @@ int main(int argc, char **argv) {
           "label smoothing with hinge refused before a run folder is made: exit %d", rc);
     rc = run("%s train %s --instance-noise -0.5 --steps 1 --out %s/p", vidgan, SMALL, tmp);
     CHECK(rc == 2 && output_has("instance noise must be a finite std >= 0"), "negative instance noise: exit %d", rc);
+    /* the noise falls to 0 at --steps unless --noise-steps says otherwise
+     * (-1: constant, stored as 0); the checkpoint records what was used */
+    const char *noise_cases[][2] = {{"", "2"}, {"--noise-steps -1", "0"}, {"--noise-steps 7", "7"}};
+    for (int i = 0; i < 3; i++) {
+        rc = run("%s train %s --instance-noise 0.1 --label-smooth 0.2 %s --steps 2 --sample-every 0 --ckpt-every 2 --out %s/n%d"
+                 " && grep -c 'noise_steps.\\{1,3\\}:%s}' %s/n%d/ckpt-00000002.safetensors"
+                 " && grep -c 'label_smooth.\\{1,3\\}:0.2,' %s/n%d/ckpt-00000002.safetensors",
+                 vidgan, SMALL, noise_cases[i][0], tmp, i, noise_cases[i][1], tmp, i, tmp, i);
+        CHECK(rc == 0, "instance noise '%s': the checkpoint stores noise_steps %s and label_smooth 0.2 (exit %d)",
+              noise_cases[i][0], noise_cases[i][1], rc);
+    }
     rc = run("%s sample --ckpt %s --precision bf16 -o %s/p.gif", vidgan, a6, tmp);
     CHECK(rc == 2 && output_has("bf16 mixed precision needs --device cuda") && !exists("%s/p.gif", tmp),
           "sample --precision bf16 on the CPU: exit %d", rc);
