@@ -110,6 +110,16 @@ vg_tensor *vg_buffer_add(vg_params *p, const char *name, int ndim, const int64_t
     return params_add(p, name, ndim, shape, 1);
 }
 
+/* Points p's trainable tensors into its flat gradient array. */
+static void point_grads(vg_params *p) {
+    int64_t off = 0;
+    for (int i = 0; i < p->count; i++) {
+        if (p->items[i].is_buffer) continue;
+        p->items[i].t->grad = p->grad + off;
+        off += p->items[i].t->numel;
+    }
+}
+
 vg_status vg_params_finalize(vg_params *p) {
     if (p->finalized) return VG_OK;
     int64_t trainable = 0, all = 0;
@@ -133,11 +143,10 @@ vg_status vg_params_finalize(vg_params *p) {
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < p->count; i++) {
             if (p->items[i].is_buffer != pass) continue;
-            vg_tensor *t = p->items[i].t;
-            t->data = p->data + off;
-            t->grad = pass ? NULL : p->grad + off;
-            off += t->numel;
+            p->items[i].t->data = p->data + off;
+            off += p->items[i].t->numel;
         }
+    point_grads(p); /* buffers keep grad NULL */
     p->numel_trainable = trainable;
     p->numel_all = all;
     p->finalized = 1;
@@ -161,16 +170,6 @@ vg_real *vg_params_grad(vg_params *p) { return p->grad; }
 
 void vg_params_zero_grad(vg_params *p) {
     if (p->grad) p->ctx->be->zero(p->grad, (size_t)p->numel_trainable * sizeof(vg_real));
-}
-
-/* Points p's trainable tensors into its flat gradient array. */
-static void point_grads(vg_params *p) {
-    int64_t off = 0;
-    for (int i = 0; i < p->count; i++) {
-        if (p->items[i].is_buffer) continue;
-        p->items[i].t->grad = p->grad + off;
-        off += p->items[i].t->numel;
-    }
 }
 
 vg_status vg_params_share_grad(vg_params *a, vg_params *b) {

@@ -8,7 +8,7 @@
 #include "core/rng.h"
 #include "core/threads.h"
 
-static void *cpu_alloc(size_t bytes) { return vg_host_alloc(bytes ? bytes : 1); }
+static void *cpu_alloc(size_t bytes) { return vg_host_alloc(bytes); }
 static void cpu_release(void *p) { vg_host_free(p); }
 static void cpu_zero(void *dst, size_t bytes) { memset(dst, 0, bytes); }
 static void cpu_copy(void *dst, const void *src, size_t bytes) { memmove(dst, src, bytes); }
