@@ -155,7 +155,8 @@ static int configs_equal(const vg_train_config *a, const vg_train_config *b) {
            a->model.channels == b->model.channels && a->model.z_dim == b->model.z_dim &&
            a->model.g_base == b->model.g_base && a->model.d_base == b->model.d_base &&
            a->model.spectral_norm == b->model.spectral_norm && a->model.g_arch == b->model.g_arch &&
-           a->model.image_d == b->model.image_d && a->model.two_stream == b->model.two_stream && a->loss == b->loss && a->batch == b->batch &&
+           a->model.image_d == b->model.image_d && a->model.two_stream == b->model.two_stream &&
+           a->model.motion_dim == b->model.motion_dim && a->loss == b->loss && a->batch == b->batch &&
            a->d_steps == b->d_steps && a->lr_g == b->lr_g && a->lr_d == b->lr_d && a->beta1 == b->beta1 &&
            a->beta2 == b->beta2 && a->eps == b->eps && a->ema_decay == b->ema_decay && a->seed == b->seed &&
            a->label_smooth == b->label_smooth && a->instance_noise == b->instance_noise &&
@@ -166,13 +167,14 @@ static int configs_equal(const vg_train_config *a, const vg_train_config *b) {
 
 /* noise: instance noise that reaches 0 within the resumed part */
 static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, vg_g_arch g_arch, int image_d, int noise,
-                                       int two_stream) {
+                                       int two_stream, int motion_dim) {
     const int N = 3, M = 3;
     vg_train_config c;
     small_config(&c);
     c.model.g_arch = g_arch;
     c.model.image_d = image_d;
     c.model.two_stream = two_stream;
+    c.model.motion_dim = motion_dim;
     c.instance_noise = noise ? 0.25 : 0;
     c.noise_steps = noise ? N + 1 : 0;
     c.d_steps = 2;
@@ -479,6 +481,14 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
           .meta_val = "{\"size\":16,\"frames\":4,\"channels\":3,\"z_dim\":16,\"g_base\":8,\"d_base\":8,\"spectral_norm\":0,"
                       "\"two_stream\":-1}"},
          "model_config.two_stream must be 0 or 1", "model two_stream -1"},
+        {{.meta_key = "model_config",
+          .meta_val = "{\"size\":16,\"frames\":4,\"channels\":3,\"z_dim\":16,\"g_base\":8,\"d_base\":8,\"spectral_norm\":0,"
+                      "\"motion_dim\":-4}"},
+         "model_config.motion_dim must be in [0, 1024], got -4", "model motion_dim -4"},
+        {{.meta_key = "model_config",
+          .meta_val = "{\"size\":16,\"frames\":4,\"channels\":3,\"z_dim\":16,\"g_base\":8,\"d_base\":8,\"spectral_norm\":0,"
+                      "\"motion_dim\":\"ten\"}"},
+         "model_config.motion_dim", "model motion_dim not a number"},
 
         {{.meta_key = "train_config", .meta_val = "{\"loss\":\"hinge\"}"}, "train_config.batch", "train config short"},
         {{.meta_key = "train_config",
@@ -555,6 +565,10 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
     c2.model.two_stream = 1;
     save_fresh(&c2, ds, bad);
     expect_bad(&t, &cur, bad, "model_config.two_stream differs: the checkpoint has 1, the trainer 0", "two-stream generator");
+    c2 = c;
+    c2.model.motion_dim = 5;
+    save_fresh(&c2, ds, bad);
+    expect_bad(&t, &cur, bad, "model_config.motion_dim differs: the checkpoint has 5, the trainer 0", "motion GRU");
     c2 = c;
     c2.ema_decay = 0.99;
     save_fresh(&c2, ds, bad);
@@ -857,10 +871,10 @@ int main(int argc, char **argv) {
     }
     char *ckpt = path_in(tmpdir, "ckpt-00000003.safetensors");
     char *ckpt_resize = path_in(tmpdir, "resize.safetensors");
-    test_resume_and_round_trip(ds, ckpt_resize, VG_G_RESIZE, 1, 1, 1);
+    test_resume_and_round_trip(ds, ckpt_resize, VG_G_RESIZE, 1, 1, 1, 3);
     remove(ckpt_resize);
     free(ckpt_resize);
-    test_resume_and_round_trip(ds, ckpt, VG_G_DECONV, 0, 0, 0);
+    test_resume_and_round_trip(ds, ckpt, VG_G_DECONV, 0, 0, 0, 0);
     test_broken_files(ds, ckpt);
     test_nonfinite(ds);
     test_prune(ds, ckpt);

@@ -222,6 +222,20 @@ int main(int argc, char **argv) {
         CHECK(rc == 0, "instance noise '%s': the checkpoint stores noise_steps %s and label_smooth 0.2 (exit %d)",
               noise_cases[i][0], noise_cases[i][1], rc);
     }
+    /* MoCoGAN's generator: a bad size is refused before a run folder is
+     * made; trained, its longer latent vectors reach sampling, the latent
+     * walk and the checkpoint */
+    rc = run("%s train %s --motion-dim -1 --steps 1 --out %s/p", vidgan, SMALL, tmp);
+    CHECK(rc == 2 && output_has("motion_dim must be in [0, 1024], got -1") && !exists("%s/p", tmp),
+          "--motion-dim -1 refused before a run folder is made: exit %d", rc);
+    rc = run("%s train %s --motion-dim 3 --two-stream --steps 2 --sample-every 0 --ckpt-every 2 --out %s/mo"
+             " && grep -c 'motion_dim.\\{1,3\\}:3' %s/mo/ckpt-00000002.safetensors",
+             vidgan, SMALL, tmp, tmp);
+    CHECK(rc == 0, "train --motion-dim 3: exit %d, motion_dim 3 in the checkpoint", rc);
+    snprintf(path, sizeof path, "%s/mo-walk.gif", tmp);
+    rc = run("%s sample --ckpt %s/mo/ckpt-00000002.safetensors --n 2 --interp 3 --grid -o %s", vidgan, tmp, path);
+    CHECK(rc == 0 && ffprobe_frames(path) == 24, "motion model latent walk: exit %d, %d frames (want 3 x 8)", rc,
+          ffprobe_frames(path));
     rc = run("%s sample --ckpt %s --precision bf16 -o %s/p.gif", vidgan, a6, tmp);
     CHECK(rc == 2 && output_has("bf16 mixed precision needs --device cuda") && !exists("%s/p.gif", tmp),
           "sample --precision bf16 on the CPU: exit %d", rc);

@@ -79,6 +79,7 @@ int main(void) {
     c.ema_decay = 0;
     int steps = (int)vt_arg_int(cfg, "steps");
     const double noise_std = vt_arg_double(cfg, "noise_std"), smooth = vt_arg_double(cfg, "label_smooth");
+    const int motion_dim = (int)vt_arg_int(cfg, "motion_dim");
     const int64_t noise_steps = vt_arg_int(cfg, "noise_steps");
     json_decref(cfg);
 
@@ -87,11 +88,17 @@ int main(void) {
     float *z = malloc((size_t)(steps * c.batch * c.model.z_dim) * sizeof *z);
     CHECK(vg_st_read_f32(f, "real", real, steps * c.batch * clip) == VG_OK, "%s", vg_last_error());
     CHECK(vg_st_read_f32(f, "z", z, steps * c.batch * c.model.z_dim) == VG_OK, "%s", vg_last_error());
+    /* MoCoGAN's latent vectors: z_C, h_0 and one GRU input per frame */
+    vg_dcgan3d_config with_motion = c.model;
+    with_motion.motion_dim = motion_dim;
+    const int64_t motion_latent = vg_dcgan3d_latent_dim(&with_motion);
+    float *z_motion = malloc((size_t)(steps * c.batch * motion_latent) * sizeof *z_motion);
+    CHECK(vg_st_read_f32(f, "z_motion", z_motion, steps * c.batch * motion_latent) == VG_OK, "%s", vg_last_error());
 
     const char *kinds[] = {"nonsat",       "hinge",        "lsgan",
                            "hinge_sn",     "nonsat_resize", "nonsat_imaged",
                            "nonsat_noise", "lsgan_smooth",  "nonsat_twostream",
-                           "nonsat_twostream_resize"};
+                           "nonsat_twostream_resize", "nonsat_motion_twostream_resize"};
     for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++) {
         int sn = strstr(kinds[k], "_sn") != NULL, rs = strstr(kinds[k], "_resize") != NULL;
         int image_d = strstr(kinds[k], "_imaged") != NULL, noise = strstr(kinds[k], "_noise") != NULL;
@@ -105,13 +112,18 @@ int main(void) {
         c.model.g_arch = rs ? VG_G_RESIZE : VG_G_DECONV;
         c.model.image_d = image_d;
         c.model.two_stream = strstr(kinds[k], "_twostream") != NULL;
+        c.model.motion_dim = strstr(kinds[k], "_motion") ? motion_dim : 0;
+        const float *zk = c.model.motion_dim ? z_motion : z;
+        const int64_t latent = vg_dcgan3d_latent_dim(&c.model);
         const char *init = sn ? "init_sn." : image_d ? "init_di." : "init.";
         vg_trainer t;
         if (vg_trainer_init(&t, &c, NULL) != VG_OK) {
             CHECK(0, "%s: trainer: %s", kinds[k], vg_last_error());
             continue;
         }
-        const char *init_g = c.model.two_stream ? (rs ? "init_tsrs." : "init_ts.") : rs ? "init_rs." : init;
+        const char *init_g = c.model.motion_dim ? "init_mo."
+                             : c.model.two_stream ? (rs ? "init_tsrs." : "init_ts.")
+                             : rs ? "init_rs." : init;
         CHECK(vg_params_from_file(t.model.G, f, init_g, 0) == VG_OK, "%s", vg_last_error());
         CHECK(vg_params_from_file(t.model.D, f, init, 0) == VG_OK, "%s", vg_last_error());
         char name[64];
@@ -126,7 +138,7 @@ int main(void) {
         memcpy(want, vg_st_data(f, wi), (size_t)(2 * steps) * sizeof(double));
         for (int s = 0; s < steps; s++) {
             vg_step_stats st;
-            vg_status rc = vg_trainer_step_with(&t, real + (int64_t)s * c.batch * clip, z + (int64_t)s * c.batch * c.model.z_dim, &st);
+            vg_status rc = vg_trainer_step_with(&t, real + (int64_t)s * c.batch * clip, zk + (int64_t)s * c.batch * latent, &st);
             CHECK(rc == VG_OK, "%s step %d: %s", kinds[k], s, vg_last_error());
             double rd = fabs(st.loss_d - want[2 * s]) / fabs(want[2 * s]);
             double rg = fabs(st.loss_g - want[2 * s + 1]) / fabs(want[2 * s + 1]);
@@ -148,6 +160,7 @@ int main(void) {
     }
     free(real);
     free(z);
+    free(z_motion);
     vg_st_close(f);
     TEST_END();
 }

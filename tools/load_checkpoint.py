@@ -91,7 +91,7 @@ def main():
 
     def make_g():
         return Generator(mc["size"], mc["frames"], mc["channels"], mc["z_dim"], mc["g_base"], mc.get("g_arch", "deconv"),
-                         two_stream=bool(mc.get("two_stream")))
+                         two_stream=bool(mc.get("two_stream")), motion_dim=int(mc.get("motion_dim", 0)))
 
     G, D = make_g(), Discriminator(mc["size"], mc["frames"], mc["channels"], mc["d_base"])
     if mc.get("image_d"):  # vidgan keeps the image discriminator in D's set: "D.DI.net.<i>"
@@ -118,7 +118,7 @@ def main():
 
     gen = (G_ema or G).eval()
     with torch.no_grad():
-        z = torch.randn(4, mc["z_dim"], generator=torch.Generator().manual_seed(0))
+        z = torch.randn(4, G.latent_dim(), generator=torch.Generator().manual_seed(0))
         video = gen(z)
         logits = D.eval()(video)
     want = (4, mc["channels"], mc["frames"], mc["size"], mc["size"])

@@ -55,20 +55,40 @@ class Generator(nn.Module):
     two_stream: VGAN's generator (vidgan's --two-stream): the 3D stream ends
     in channels + 1 outputs (foreground = tanh of the first channels, mask =
     sigmoid of the last), a 2D stream "bg" makes one background image per
-    clip, video = bg + mask * (fg - bg)."""
+    clip, video = bg + mask * (fg - bg).
+    motion_dim M > 0: MoCoGAN's generator (vidgan's --motion-dim): z is
+    [z_C (z_dim) | h_0 (M) | e_1 .. e_T (M each)], h_t = GRUCell(e_t, h_{t-1})
+    ("motion"), and "net" is a 2D generator (temporal kernels 1) run on
+    [z_C | h_t] for every frame; the background stream reads z_C."""
 
-    def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64, arch="deconv", two_stream=False):
+    def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64, arch="deconv", two_stream=False, motion_dim=0):
         super().__init__()
         S, t0, td = geometry(size, frames)
-        self.net = generator_stream(S, t0, td, z_dim, base, channels + (1 if two_stream else 0), arch,
-                                    tanh=not two_stream)
+        self.net = generator_stream(S, t0, td, z_dim + motion_dim, base, channels + (1 if two_stream else 0), arch,
+                                    flat=motion_dim > 0, tanh=not two_stream)
         if two_stream:
             self.bg = Background(generator_stream(S, t0, td, z_dim, base, channels, arch, flat=True))
+        if motion_dim:
+            self.motion = nn.GRUCell(motion_dim, motion_dim)
         self.z_dim, self.channels, self.two_stream = z_dim, channels, two_stream
+        self.motion_dim, self.frames = motion_dim, frames
+
+    def latent_dim(self):
+        return self.z_dim + (self.frames + 1) * self.motion_dim
 
     def forward(self, z):
-        z5 = z.view(z.shape[0], self.z_dim, 1, 1, 1)
-        h = self.net(z5)
+        n, Zc, M = z.shape[0], self.z_dim, self.motion_dim
+        z5 = z[:, :Zc].reshape(n, Zc, 1, 1, 1)
+        if M:
+            h, codes = z[:, Zc:Zc + M], []
+            for t in range(self.frames):
+                h = self.motion(z[:, Zc + M * (t + 1):Zc + M * (t + 2)], h)
+                codes.append(h)
+            motion = torch.stack(codes, 2)  # (N, M, T)
+            x = torch.cat([z[:, :Zc, None].expand(n, Zc, self.frames), motion], 1)
+            h = self.net(x.reshape(n, Zc + M, self.frames, 1, 1))
+        else:
+            h = self.net(z5)
         if not self.two_stream:
             return h
         fg, mask = torch.tanh(h[:, :self.channels]), torch.sigmoid(h[:, self.channels:])

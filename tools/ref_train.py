@@ -62,6 +62,7 @@ def main():
     ap.add_argument("--g-arch", default="deconv", help="deconv or resize (vidgan's --g-arch)")
     ap.add_argument("--image-d", action="store_true", help="MoCoGAN's image discriminator beside D (vidgan's --image-d)")
     ap.add_argument("--two-stream", action="store_true", help="VGAN's two-stream generator (vidgan's --two-stream)")
+    ap.add_argument("--motion-dim", type=int, default=0, help="MoCoGAN's motion GRU (vidgan's --motion-dim)")
     ap.add_argument("--label-smooth", type=float, default=0.0, help="vidgan's --label-smooth")
     ap.add_argument("--instance-noise", type=float, default=0.0,
                     help="vidgan's --instance-noise, falling linearly to 0 at --steps (torch's own noise)")
@@ -75,7 +76,7 @@ def main():
     torch.manual_seed(a.seed)
     clips = np.load(os.path.join(a.cache, "clips.npy"), mmap_mode="r")  # (N, T, H, W, C)
     N, T, H, W, C = clips.shape
-    G = Generator(H, T, C, a.z_dim, a.g_base, a.g_arch, two_stream=a.two_stream)
+    G = Generator(H, T, C, a.z_dim, a.g_base, a.g_arch, two_stream=a.two_stream, motion_dim=a.motion_dim)
     D = Discriminator(H, T, C, a.d_base, a.spectral_norm)
     DI = ImageDiscriminator(H, C, a.d_base, a.spectral_norm) if a.image_d else None
     for m in (G, D) + ((DI,) if DI is not None else ()):
@@ -90,7 +91,7 @@ def main():
         idx = [(step * a.batch + i) % N for i in range(a.batch)]
         real = torch.from_numpy(np.ascontiguousarray(clips[idx])).float().div(127.5).sub(1)
         real = real.permute(0, 4, 1, 2, 3).contiguous()
-        z = torch.randn(a.batch, a.z_dim)
+        z = torch.randn(a.batch, G.latent_dim())
         std = a.instance_noise * (1 - step / a.steps)
         noise = (lambda call: std * torch.randn_like(real)) if std > 0 else None
         ld, lg = train_step(G, D, opt_g, opt_d, real, z, a.loss, DI, a.label_smooth, noise)
@@ -104,9 +105,9 @@ def main():
         if (step + 1) % 100 == 0:
             print(f"step {step + 1}: loss_D {ld:.4f} loss_G {lg:.4f} ({time.time() - t0:.0f} s)", flush=True)
     gen = torch.Generator().manual_seed(7)
-    np.save(os.path.join(a.out, "live.npy"), sample(G, a.n_sample, a.z_dim, gen))
+    np.save(os.path.join(a.out, "live.npy"), sample(G, a.n_sample, G.latent_dim(), gen))
     gen = torch.Generator().manual_seed(7)
-    np.save(os.path.join(a.out, "ema.npy"), sample(ema, a.n_sample, a.z_dim, gen))
+    np.save(os.path.join(a.out, "ema.npy"), sample(ema, a.n_sample, G.latent_dim(), gen))
     print(f"wrote {a.out}/live.npy and ema.npy")
 
 

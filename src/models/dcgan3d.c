@@ -10,6 +10,8 @@
 #include "nn/spectral_norm.h"
 
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
+
+int vg_dcgan3d_latent_dim(const vg_dcgan3d_config *c) { return c->z_dim + (c->frames + 1) * c->motion_dim; }
 static int ilog2(int x) {
     int n = 0;
     while (x > 1) x >>= 1, n++;
@@ -33,7 +35,7 @@ int vg_g_arch_parse(const char *name, vg_g_arch *out) {
     return 0;
 }
 
-static vg_status check_config(const vg_dcgan3d_config *c) {
+vg_status vg_dcgan3d_config_check(const vg_dcgan3d_config *c) {
     if (!vg_g_arch_name(c->g_arch)) return vg_fail(VG_ERR_INVALID, "dcgan3d: unknown generator architecture %d", (int)c->g_arch);
     if (!is_pow2(c->size) || c->size < 8 || c->size > 512)
         return vg_fail(VG_ERR_INVALID, "dcgan3d: size must be a power of two in [8, 512], got %d", c->size);
@@ -44,6 +46,10 @@ static vg_status check_config(const vg_dcgan3d_config *c) {
     if (c->channels != 1 && c->channels != 3)
         return vg_fail(VG_ERR_INVALID, "dcgan3d: channels must be 1 or 3, got %d", c->channels);
     if (c->z_dim < 1 || c->z_dim > 4096) return vg_fail(VG_ERR_INVALID, "dcgan3d: z_dim must be in [1, 4096], got %d", c->z_dim);
+    if (c->motion_dim < 0 || c->motion_dim > 1024)
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: motion_dim must be in [0, 1024], got %d", c->motion_dim);
+    if ((int64_t)c->motion_dim * (c->frames + 1) > ((int64_t)1 << 20))
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: motion_dim %d x %d frames is too long a latent vector", c->motion_dim, c->frames);
     if (c->g_base < 1 || c->g_base > 1024 || c->d_base < 1 || c->d_base > 1024)
         return vg_fail(VG_ERR_INVALID, "dcgan3d: base widths must be in [1, 1024], got g %d, d %d", c->g_base, c->d_base);
     if (ilog2(c->size / 4) > VG_DCGAN3D_MAX_STAGES)
@@ -53,7 +59,8 @@ static vg_status check_config(const vg_dcgan3d_config *c) {
      * base * 2^(S-1) channels on one side. */
     const int S = ilog2(c->size / 4);
     int64_t wide_g = (int64_t)c->g_base << (S - 1), wide_d = (int64_t)c->d_base << (S - 1), total = 0;
-    total += (int64_t)c->z_dim * wide_g * 64; /* an upper bound of each layer: kernels have <= 64 taps */
+    total += (int64_t)(c->z_dim + c->motion_dim) * wide_g * 64; /* an upper bound of each layer: kernels have <= 64 taps */
+    total += 6 * (int64_t)c->motion_dim * (c->motion_dim + 1); /* the motion GRU */
     for (int64_t w = wide_g; w >= 2; w /= 2) total += w * (w / 2) * (c->two_stream ? 64 + 16 : 64);
     for (int64_t w = wide_d; w >= 2; w /= 2) total += w * (w / 2) * (c->image_d ? 64 + 16 : 64);
     total += (int64_t)(wide_d + c->g_base + c->d_base) * 64 * 3;
@@ -117,16 +124,20 @@ static void init_unit(vg_tensor *t, uint64_t seed, uint64_t offset) {
 }
 
 /* DCGAN initialisation: conv N(0, 0.02), BN weight N(1, 0.02), BN bias 0,
- * running stats (0, 1), spectral norm vectors random unit. Each tensor gets
- * its own stream offset. */
-static void init_params(vg_params *P, vg_ctx *ctx, uint64_t seed) {
+ * running stats (0, 1), spectral norm vectors random unit; the motion GRU
+ * as torch.nn.GRUCell, U(-1/sqrt(M), 1/sqrt(M)) for weights and biases.
+ * Each tensor gets its own stream offset. */
+static void init_params(vg_params *P, vg_ctx *ctx, uint64_t seed, int motion_dim) {
     uint64_t offset = 0;
     for (int i = 0; i < vg_params_count(P); i++) {
         vg_tensor *t = vg_params_get(P, i);
         const char *name = vg_params_name(P, i);
         size_t n = strlen(name);
         int is_bn = vg_tensor_ndim(t) == 1;
-        if (n > 9 && (strcmp(name + n - 9, ".weight_u") == 0 || strcmp(name + n - 9, ".weight_v") == 0)) {
+        if (strncmp(name, "G.motion.", 9) == 0) {
+            double bound = 1.0 / sqrt((double)motion_dim);
+            vg_tensor_fill_uniform(t, seed, offset, -bound, bound);
+        } else if (n > 9 && (strcmp(name + n - 9, ".weight_u") == 0 || strcmp(name + n - 9, ".weight_v") == 0)) {
             init_unit(t, seed, offset);
         } else if (n > 12 && strcmp(name + n - 12, "running_mean") == 0) {
             vg_tensor_fill_uniform(t, seed, 0, 0.0, 0.0);
@@ -143,17 +154,17 @@ static void init_params(vg_params *P, vg_ctx *ctx, uint64_t seed) {
 }
 
 /* A generator stream's S + 1 layers under "<prefix>.net.<i>": the first
- * transposed convolution from z (temporal kernel t0), then per stage a
+ * transposed convolution from in_channels latent values (temporal kernel t0), then per stage a
  * transposed convolution (or upsampling + Conv3d) with BatchNorm + ReLU
  * between, `out` channels at the end; T doubles in the last t_doublings
- * stages. t0 = 0: a 2D stream (every temporal kernel 1, T = 1), VGAN's
- * background. */
+ * stages. t0 = 0: a 2D stream (every temporal kernel 1: T stays that of its
+ * input), VGAN's background and MoCoGAN's frame generator. */
 static vg_status declare_generator(vg_params *P, vg_dcgan3d_layer *L, const char *prefix, const vg_dcgan3d_config *cfg,
-                                   int S, int t_doublings, int t0, int64_t out_channels) {
+                                   int S, int t_doublings, int t0, int64_t in_channels, int64_t out_channels) {
     const int flat = t0 == 0;
     int64_t ch = (int64_t)cfg->g_base << (S - 1);
     int idx = 0;
-    vg_status st = declare_layer(P, &L[0], prefix, idx, (int64_t[]){cfg->z_dim, ch, flat ? 1 : t0, 4, 4}, 1, 1, 0);
+    vg_status st = declare_layer(P, &L[0], prefix, idx, (int64_t[]){in_channels, ch, flat ? 1 : t0, 4, 4}, 1, 1, 0);
     set_geometry(&L[0], flat ? 1 : t0, 1, 0, 4, 1, 0);
     idx += 3; /* conv, BN, ReLU */
     for (int s = 1; s <= S && st == VG_OK; s++) {
@@ -204,7 +215,7 @@ static vg_status declare_discriminator(vg_params *P, vg_dcgan3d_layer *L, const 
 
 vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg, uint64_t seed) {
     memset(m, 0, sizeof *m);
-    vg_status st = check_config(cfg);
+    vg_status st = vg_dcgan3d_config_check(cfg);
     if (st != VG_OK) return st;
     m->cfg = *cfg;
     const int S = ilog2(cfg->size / 4);
@@ -215,10 +226,19 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
     if ((st = vg_params_new(&m->G, ctx)) != VG_OK || (st = vg_params_new(&m->D, ctx)) != VG_OK) return st;
 
     m->ng = S + 1;
-    st = declare_generator(m->G, m->g, "G", cfg, S, t_doublings, t0, cfg->channels + (cfg->two_stream ? 1 : 0));
+    const int M = cfg->motion_dim; /* > 0: the main stream is a per-frame 2D generator */
+    st = declare_generator(m->G, m->g, "G", cfg, S, M ? 0 : t_doublings, M ? 0 : t0, cfg->z_dim + M,
+                           cfg->channels + (cfg->two_stream ? 1 : 0));
     if (cfg->two_stream && st == VG_OK) {
         m->nbg = S + 1;
-        st = declare_generator(m->G, m->bg, "G.bg", cfg, S, 0, 0, cfg->channels);
+        st = declare_generator(m->G, m->bg, "G.bg", cfg, S, 0, 0, cfg->z_dim, cfg->channels);
+    }
+    if (M && st == VG_OK) {
+        m->gru_w_ih = vg_param_add(m->G, "G.motion.weight_ih", 2, (int64_t[]){3 * M, M});
+        m->gru_w_hh = vg_param_add(m->G, "G.motion.weight_hh", 2, (int64_t[]){3 * M, M});
+        m->gru_b_ih = vg_param_add(m->G, "G.motion.bias_ih", 1, (int64_t[]){3 * M});
+        m->gru_b_hh = vg_param_add(m->G, "G.motion.bias_hh", 1, (int64_t[]){3 * M});
+        if (!m->gru_w_ih || !m->gru_w_hh || !m->gru_b_ih || !m->gru_b_hh) st = VG_ERR_INVALID;
     }
     if (st != VG_OK) return st;
 
@@ -231,8 +251,8 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
     }
     if (st != VG_OK) return st;
     if ((st = vg_params_finalize(m->G)) != VG_OK || (st = vg_params_finalize(m->D)) != VG_OK) return st;
-    init_params(m->G, ctx, seed);
-    init_params(m->D, ctx, seed ^ 0x9E3779B97F4A7C15ull);
+    init_params(m->G, ctx, seed, M);
+    init_params(m->D, ctx, seed ^ 0x9E3779B97F4A7C15ull, 0);
     return VG_OK;
 }
 
@@ -295,11 +315,38 @@ static vg_tensor *run_generator(vg_ctx *ctx, const vg_dcgan3d_layer *layers, int
     return h;
 }
 
+/* MoCoGAN's per-frame latent codes from z (N, latent_dim): (N, z_dim + M,
+ * T, 1, 1), frame t's column [z_C | h_t], h_t = GRU(e_t, h_{t-1}). */
+static vg_tensor *motion_latents(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z) {
+    const int64_t n = vg_tensor_dim(z, 0), Zc = m->cfg.z_dim, M = m->cfg.motion_dim, T = m->cfg.frames;
+    vg_tensor *zc = vg_slice(ctx, z, 1, 0, Zc, 1);
+    vg_tensor *h = vg_slice(ctx, z, 1, Zc, Zc + M, 1);
+    vg_tensor *codes[256]; /* T <= 256 (vg_dcgan3d_config_check) */
+    for (int64_t t = 0; t < T; t++) {
+        vg_tensor *e = vg_slice(ctx, z, 1, Zc + M * (t + 1), Zc + M * (t + 2), 1);
+        h = vg_gru_cell(ctx, e, h, m->gru_w_ih, m->gru_w_hh, m->gru_b_ih, m->gru_b_hh);
+        codes[t] = h ? vg_reshape(ctx, h, 5, (int64_t[]){n, M, 1, 1, 1}) : NULL;
+        if (!codes[t]) return NULL;
+    }
+    vg_tensor *motion = vg_concat(ctx, codes, (int)T, 2);
+    vg_tensor *content = vg_broadcast_to(ctx, vg_reshape(ctx, zc, 5, (int64_t[]){n, Zc, 1, 1, 1}), 5,
+                                         (int64_t[]){n, Zc, T, 1, 1});
+    return vg_concat(ctx, (vg_tensor *[]){content, motion}, 2, 1);
+}
+
 vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn) {
     if (!z) return NULL;
     int64_t n = vg_tensor_dim(z, 0), C = m->cfg.channels;
-    vg_tensor *z5 = vg_reshape(ctx, z, 5, (int64_t[]){n, m->cfg.z_dim, 1, 1, 1});
-    vg_tensor *h = run_generator(ctx, m->g, m->ng, z5, bn);
+    if (vg_tensor_ndim(z) != 2 || vg_tensor_dim(z, 1) != vg_dcgan3d_latent_dim(&m->cfg)) {
+        vg_fail(VG_ERR_INVALID, "dcgan3d: latent vectors must be (N, %d), got %d-D with %lld values per row",
+                vg_dcgan3d_latent_dim(&m->cfg), vg_tensor_ndim(z), (long long)(vg_tensor_ndim(z) == 2 ? vg_tensor_dim(z, 1) : -1));
+        return NULL;
+    }
+    /* the content code as a 1x1x1 "video": the background stream's input, and
+     * the main stream's without a motion code */
+    vg_tensor *z5 = vg_reshape(ctx, m->cfg.motion_dim ? vg_slice(ctx, z, 1, 0, m->cfg.z_dim, 1) : z, 5,
+                               (int64_t[]){n, m->cfg.z_dim, 1, 1, 1});
+    vg_tensor *h = run_generator(ctx, m->g, m->ng, m->cfg.motion_dim ? motion_latents(m, ctx, z) : z5, bn);
     if (!m->nbg) return vg_tanh(ctx, h);
     /* VGAN: video = mask * foreground + (1 - mask) * background, the
      * background one image per clip, repeated over time */
@@ -349,7 +396,8 @@ vg_status vg_dcgan3d_sample(vg_dcgan3d *m, vg_ctx *ctx, const float *z, int n, i
     for (int i = 0; i < n && st == VG_OK; i += chunk) {
         int k = n - i < chunk ? n - i : chunk;
         vg_ctx_reset(ctx);
-        vg_tensor *zt = vg_tensor_from(ctx, 2, (int64_t[]){k, c->z_dim}, z + (int64_t)i * c->z_dim);
+        const int latent = vg_dcgan3d_latent_dim(c);
+        vg_tensor *zt = vg_tensor_from(ctx, 2, (int64_t[]){k, latent}, z + (int64_t)i * latent);
         vg_tensor *video = vg_dcgan3d_generate(m, ctx, zt, bn);
         if (!video)
             st = vg_ctx_status(ctx) != VG_OK ? vg_ctx_status(ctx) : VG_ERR_INVALID;

@@ -29,7 +29,15 @@
  * foreground video (tanh of the first channels) and a mask (sigmoid of the
  * last), and a second stream "G.bg.net.<i>" of the same stages with
  * temporal kernel 1 makes one background image per clip (tanh);
- * video = bg + mask * (fg - bg). At 64x64x16 with bases 64 this is exactly the
+ * video = bg + mask * (fg - bg). With motion_dim M > 0, G is MoCoGAN's
+ * (Tulyakov et al. 2018): a clip's latent vector is [z_C (z_dim) | h_0 (M)
+ * | e_1 .. e_T (M each)], a GRUCell "G.motion" (weights "weight_ih",
+ * "weight_hh", "bias_ih", "bias_hh", PyTorch's uniform init) makes
+ * h_t = GRU(e_t, h_{t-1}), and the stream "G.net.<i>" becomes a 2D
+ * generator (temporal kernels 1) applied to [z_C | h_t] for every frame t,
+ * BatchNorm over all frames of the batch (BatchNorm2d on N * T frames);
+ * with two_stream its output is the foreground and mask of each frame and
+ * the background stream reads z_C alone. At 64x64x16 with bases 64 this is exactly the
  * engine issue's reference model; at 32x32x16, the 32-pixel one. */
 #ifndef VG_MODELS_DCGAN3D_H
 #define VG_MODELS_DCGAN3D_H
@@ -59,7 +67,14 @@ typedef struct vg_dcgan3d_config {
     int image_d;       /* also a per-frame image discriminator (MoCoGAN's D_I) */
     int two_stream;    /* VGAN's two-stream generator: a 3D foreground stream with a
                           mask channel and a 2D background stream */
+    int motion_dim;    /* > 0: MoCoGAN's generator, a GRU motion code of this size per
+                          frame beside the clip's content code (z_dim), frames made
+                          one by one by a 2D generator; 0: off */
 } vg_dcgan3d_config;
+
+/* The latent vector of one clip: z_dim, plus (frames + 1) * motion_dim with
+ * a motion code (h_0 and one GRU input per frame). */
+int vg_dcgan3d_latent_dim(const vg_dcgan3d_config *c);
 
 #define VG_DCGAN3D_MAX_STAGES 6
 
@@ -80,8 +95,12 @@ typedef struct vg_dcgan3d {
         bg[VG_DCGAN3D_MAX_STAGES + 1];
     int ng, nd, ndi; /* ndi = 0 without an image discriminator */
     int nbg;         /* 0 without a background stream */
+    /* MoCoGAN's motion GRU ("G.motion.weight_ih" ...); NULL without */
+    vg_tensor *gru_w_ih, *gru_w_hh, *gru_b_ih, *gru_b_hh;
 } vg_dcgan3d;
 
+/* VG_OK, or the first field out of range (the message names it). */
+vg_status vg_dcgan3d_config_check(const vg_dcgan3d_config *c);
 /* Checks the configuration (messages name the field), declares G's and D's
  * parameters in ctx's backend and initialises them as DCGAN does: conv
  * weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0. */
@@ -93,9 +112,9 @@ void vg_dcgan3d_free(vg_dcgan3d *m);
  * DCGAN example does, without changing the training state). */
 typedef enum vg_bn_mode { VG_BN_EVAL = 0, VG_BN_TRAIN = 1, VG_BN_BATCH = 2 } vg_bn_mode;
 
-/* z (N, z_dim) -> video (N, C, T, H, W) in [-1, 1]. */
+/* z (N, latent_dim) -> video (N, C, T, H, W) in [-1, 1]. */
 vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn);
-/* Videos for n latent vectors z (n, z_dim) into out (n, C, T, H, W), host
+/* Videos for n latent vectors z (n, latent_dim) into out (n, C, T, H, W), host
  * memory, forward only, in chunks of at most `chunk` clips (0: 16) so
  * memory stays bounded; ctx is reset. */
 vg_status vg_dcgan3d_sample(vg_dcgan3d *m, vg_ctx *ctx, const float *z, int n, int chunk, vg_bn_mode bn, float *out);

@@ -194,7 +194,7 @@ typedef struct ck_meta {
     const char *data; /* points into the file's metadata */
 } ck_meta;
 
-/* g_arch, image_d and two_stream are written only when not the defaults (deconv, 0, 0), so checkpoints
+/* g_arch, image_d, two_stream and motion_dim are written only when not the defaults (deconv, 0, 0, 0), so checkpoints
  * of the reference model keep the metadata they always had. */
 static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_config *m) {
     const char *arch = vg_g_arch_name(m->g_arch);
@@ -204,6 +204,8 @@ static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_confi
     if (m->image_d) snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"image_d\":1");
     if (m->two_stream)
         snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"two_stream\":1");
+    if (m->motion_dim)
+        snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"motion_dim\":%d", m->motion_dim);
     int n = snprintf(buf, cap,
                      "{\"size\":%d,\"frames\":%d,\"channels\":%d,\"z_dim\":%d,\"g_base\":%d,\"d_base\":%d,"
                      "\"spectral_norm\":%d%s}",
@@ -329,6 +331,12 @@ static vg_status meta_parse(const vg_st_file *f, ck_meta *m) {
         if (st == VG_OK && *flag_fields[i] != 0 && *flag_fields[i] != 1)
             st = vg_fail(VG_ERR_FORMAT, "%s: metadata model_config.%s must be 0 or 1, got %d", path, flags[i], *flag_fields[i]);
     }
+    mc->motion_dim = 0; /* absent: no motion code */
+    if (st == VG_OK && json_object_get(j, "motion_dim")) {
+        st = json_int_field(f, "model_config", j, "motion_dim", &mc->motion_dim);
+        if (st == VG_OK && (mc->motion_dim < 0 || mc->motion_dim > 1024))
+            st = vg_fail(VG_ERR_FORMAT, "%s: metadata model_config.motion_dim must be in [0, 1024], got %d", path, mc->motion_dim);
+    }
     json_decref(j);
     if (st != VG_OK) return st;
 
@@ -415,6 +423,7 @@ static vg_status config_compare(const char *path, const vg_train_config *file, c
     CMP_INT("model_config.spectral_norm", model.spectral_norm)
     CMP_INT("model_config.image_d", model.image_d)
     CMP_INT("model_config.two_stream", model.two_stream)
+    CMP_INT("model_config.motion_dim", model.motion_dim)
     if (file->model.g_arch != mine->model.g_arch)
         return vg_fail(VG_ERR_INVALID, "%s: model_config.g_arch differs: the checkpoint has %s, the trainer %s", path,
                        vg_g_arch_name(file->model.g_arch), vg_g_arch_name(mine->model.g_arch));

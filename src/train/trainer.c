@@ -32,6 +32,8 @@ void vg_train_config_default(vg_train_config *c) {
 }
 
 vg_status vg_train_config_check(const vg_train_config *cfg) {
+    vg_status st = vg_dcgan3d_config_check(&cfg->model);
+    if (st != VG_OK) return st;
     if (cfg->batch < 1 || cfg->d_steps < 1)
         return vg_fail(VG_ERR_INVALID, "trainer: batch and d_steps must be >= 1 (got %d, %d)", cfg->batch, cfg->d_steps);
     if (!(cfg->label_smooth >= 0 && cfg->label_smooth < 1))
@@ -68,7 +70,7 @@ vg_status vg_trainer_init(vg_trainer *t, const vg_train_config *cfg, const vg_da
     if (cfg->ema_decay > 0 && (st = vg_ema_init(&t->ema, t->model.G, cfg->ema_decay)) != VG_OK) goto fail;
     int64_t clip = (int64_t)cfg->model.channels * cfg->model.frames * cfg->model.size * cfg->model.size;
     int64_t clips = (int64_t)cfg->batch * cfg->d_steps, n_real, n_z;
-    if (!vg_mul_ok(clip, clips, &n_real) || !vg_mul_ok(clips, cfg->model.z_dim, &n_z)) {
+    if (!vg_mul_ok(clip, clips, &n_real) || !vg_mul_ok(clips, vg_dcgan3d_latent_dim(&cfg->model), &n_z)) {
         st = vg_fail(VG_ERR_NOMEM, "trainer: batch size overflows");
         goto fail;
     }
@@ -102,7 +104,7 @@ void vg_trainer_free(vg_trainer *t) {
 #define STREAM_CLIP_OFFSET ((int64_t)1 << 40)
 
 void vg_trainer_noise(const vg_trainer *t, int64_t step, float *z) {
-    int64_t n = (int64_t)t->cfg.d_steps * t->cfg.batch * t->cfg.model.z_dim;
+    int64_t n = (int64_t)t->cfg.d_steps * t->cfg.batch * vg_dcgan3d_latent_dim(&t->cfg.model);
     uint64_t base = (uint64_t)step * (uint64_t)n;
     uint64_t key = t->cfg.seed ^ NOISE_STREAM ^ (t->stream * 0x9E3779B97F4A7C15ull);
     for (int64_t i = 0; i < n; i++) z[i] = (float)vg_rng_normal_at(key, base + (uint64_t)i);
@@ -139,9 +141,10 @@ void vg_latent_noise(uint64_t seed, int n, int z_dim, float *z) {
 }
 
 vg_status vg_trainer_sample(vg_trainer *t, int n, uint64_t seed, int use_ema, float *out) {
-    float *z = malloc((size_t)n * (size_t)t->cfg.model.z_dim * sizeof *z);
+    const int latent = vg_dcgan3d_latent_dim(&t->cfg.model);
+    float *z = malloc((size_t)n * (size_t)latent * sizeof *z);
     if (!z) return vg_fail(VG_ERR_NOMEM, "sample: out of memory");
-    vg_latent_noise(seed, n, t->cfg.model.z_dim, z);
+    vg_latent_noise(seed, n, latent, z);
     int swap = use_ema && t->ema.params;
     if (swap) vg_ema_swap(&t->ema);
     vg_status st = vg_dcgan3d_sample(&t->model, t->ctx, z, n, t->cfg.batch, VG_BN_BATCH, out);
@@ -199,7 +202,7 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
     vg_ctx *ctx = t->ctx;
     const int64_t clip_numel = (int64_t)m->channels * m->frames * m->size * m->size;
     const int64_t video_shape[5] = {c->batch, m->channels, m->frames, m->size, m->size};
-    const int64_t z_shape[2] = {c->batch, m->z_dim};
+    const int64_t latent = vg_dcgan3d_latent_dim(m), z_shape[2] = {c->batch, latent};
     vg_step_stats s = {0};
     vg_tensor *fake = NULL;
 
@@ -212,7 +215,7 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
          * fake), and G's and D's BatchNorm statistics do not interact. */
         vg_ctx_mark before_g = vg_ctx_get_mark(ctx);
         vg_params_set_requires_grad(t->model.G, last);
-        vg_tensor *z = vg_tensor_from(ctx, 2, z_shape, z_host + (int64_t)j * c->batch * m->z_dim);
+        vg_tensor *z = vg_tensor_from(ctx, 2, z_shape, z_host + (int64_t)j * c->batch * latent);
         fake = vg_dcgan3d_generate(&t->model, ctx, z, VG_BN_TRAIN);
         vg_ctx_mark after_g = vg_ctx_get_mark(ctx);
         vg_params_set_requires_grad(t->model.D, 1);

@@ -495,12 +495,12 @@ int cmd_eval(int argc, char **argv) {
             fail_msg(ckpt);
             goto done;
         }
-        z = malloc((size_t)n_gen * (size_t)tcfg.model.z_dim * sizeof *z);
+        z = malloc((size_t)n_gen * (size_t)vg_dcgan3d_latent_dim(&tcfg.model) * sizeof *z);
         if (!z) {
             fprintf(stderr, "vidgan: out of memory for %lld latent vectors\n", (long long)n_gen);
             goto done;
         }
-        vg_latent_noise((uint64_t)seed, (int)n_gen, tcfg.model.z_dim, z);
+        vg_latent_noise((uint64_t)seed, (int)n_gen, vg_dcgan3d_latent_dim(&tcfg.model), z);
     }
     if (bits & M_FVD) {
         if (vg_ctx_new(&i3d_ctx, NULL) != VG_OK) {

@@ -139,19 +139,20 @@ int cmd_sample(int argc, char **argv) {
     const int steps = interp > 0 ? interp : 1;
     const int64_t clip = (int64_t)m->channels * m->frames * m->size * m->size;
     /* latents: n (+1 for the walk's end) base vectors, then steps per video */
-    float *base = malloc((size_t)(n + 1) * (size_t)m->z_dim * sizeof *base);
-    z = malloc((size_t)n * (size_t)steps * (size_t)m->z_dim * sizeof *z);
+    const int64_t L = vg_dcgan3d_latent_dim(m);
+    float *base = malloc((size_t)(n + 1) * (size_t)L * sizeof *base);
+    z = malloc((size_t)n * (size_t)steps * (size_t)L * sizeof *z);
     videos = malloc((size_t)n * (size_t)steps * (size_t)clip * sizeof *videos);
     if (!base || !z || !videos) {
         free(base);
         fprintf(stderr, "vidgan: out of memory for %d videos\n", n * steps);
         goto done;
     }
-    vg_latent_noise((uint64_t)seed, n + 1, m->z_dim, base);
+    vg_latent_noise((uint64_t)seed, n + 1, (int)L, base);
     for (int i = 0; i < n; i++)
         for (int k = 0; k < steps; k++)
-            slerp(z + ((int64_t)i * steps + k) * m->z_dim, base + (int64_t)i * m->z_dim, base + (int64_t)(i + 1) * m->z_dim,
-                  m->z_dim, interp > 0 ? (double)k / steps : 0.0);
+            slerp(z + ((int64_t)i * steps + k) * L, base + (int64_t)i * L, base + (int64_t)(i + 1) * L, (int)L,
+                  interp > 0 ? (double)k / steps : 0.0);
     free(base);
     vg_status st = vg_dcgan3d_sample(&model, ctx, z, n * steps, cfg.batch, VG_BN_BATCH, videos);
     if (st != VG_OK) {

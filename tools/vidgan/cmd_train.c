@@ -135,12 +135,13 @@ int cmd_train(int argc, char **argv) {
         {"size", OPT_INT, &size, "frame height = width (power of two)"},
         {"frames", OPT_INT, &frames, "frames per clip (power of two)"},
         {"channels", OPT_INT, &channels, "channels (0: the data set's default)"},
-        {"z-dim", OPT_INT, &cfg.model.z_dim, "latent size"},
+        {"z-dim", OPT_INT, &cfg.model.z_dim, "latent size (with --motion-dim: the content code)"},
         {"g-base", OPT_INT, &cfg.model.g_base, "generator base width (last hidden layer)"},
         {"d-base", OPT_INT, &cfg.model.d_base, "discriminator base width (first layer)"},
         {"g-arch", OPT_STRING, &g_arch, "generator stages: deconv (ConvTranspose3d kernel 4 stride 2, DCGAN) or resize (nearest upsampling + Conv3d kernel 3: no checkerboard artefacts)"},
         {"image-d", OPT_FLAG, &cfg.model.image_d, "also train MoCoGAN's image discriminator (a 2D DCGAN discriminator on every frame; its loss is added to the video discriminator's)"},
         {"two-stream", OPT_FLAG, &cfg.model.two_stream, "VGAN's two-stream generator: a 3D foreground stream with a mask and a 2D background stream (one image per clip), video = mask * fg + (1 - mask) * bg"},
+        {"motion-dim", OPT_INT, &cfg.model.motion_dim, "MoCoGAN's generator: a GRU motion code of this size per frame beside the clip's content code (--z-dim), every frame made by a 2D generator from [content | motion] (0: off; MoCoGAN uses 10)"},
         {"spectral-norm", OPT_FLAG, &cfg.model.spectral_norm, "spectrally normalise D's convolutions (and drop its BatchNorm)"},
         {"loss", OPT_STRING, &loss, "GAN loss: nonsat, hinge or lsgan"},
         {"batch", OPT_INT, &cfg.batch, "clips per step"},
@@ -308,9 +309,9 @@ int cmd_train(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/samples", out);
     make_dirs(path);
     install_signals();
-    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d, G %s%s, D video%s) on %s, batch %d, loss %s, %s %s, %d threads -> %s\n",
+    fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d, G %s%s%s, D video%s) on %s, batch %d, loss %s, %s %s, %d threads -> %s\n",
             cfg.model.size, cfg.model.size, cfg.model.frames, cfg.model.channels, vg_g_arch_name(cfg.model.g_arch),
-            cfg.model.two_stream ? " two-stream" : "", cfg.model.image_d ? " + image" : "", spec.source, cfg.batch,
+            cfg.model.two_stream ? " two-stream" : "", cfg.model.motion_dim ? " motion-GRU" : "", cfg.model.image_d ? " + image" : "", spec.source, cfg.batch,
             vg_gan_loss_name(cfg.loss), vg_get_device(), vg_precision_name(cfg.precision), vg_get_threads(), out);
     progress bar;
     progress_init(&bar, t.step, steps, log_every);

@@ -38,7 +38,7 @@ vg_status eval_fetch_gen(void *user, int64_t first, int n, float *clips, int64_t
     const eval_gen_source *g = user;
     for (int i = 0; labels && i < n; i++) labels[i] = -1;
     VG_ASSERT(first % g->batch == 0);
-    return vg_dcgan3d_sample(g->model, g->ctx, g->z + first * g->model->cfg.z_dim, n, g->batch, VG_BN_BATCH, clips);
+    return vg_dcgan3d_sample(g->model, g->ctx, g->z + first * vg_dcgan3d_latent_dim(&g->model->cfg), n, g->batch, VG_BN_BATCH, clips);
 }
 
 void eval_set_free(eval_set *s) {

@@ -24,7 +24,7 @@ struct train_eval {
     vg_ctx *i3d_ctx;
     eval_set real_a;          /* features of split A, kept */
     double floor;             /* the metric of split B against A */
-    float *z;                 /* (n, z_dim) fixed latent vectors */
+    float *z;                 /* (n, latent_dim) fixed latent vectors */
     char sha256[65];          /* of the network's file ("" for shapes) */
     double best;              /* NAN until the first evaluation */
     int64_t best_step;
@@ -143,12 +143,12 @@ int train_eval_open(train_eval **out, const char *metric, const char *evaluator_
         goto fail;
     }
     rc = 1;
-    e->z = malloc((size_t)n * (size_t)m->z_dim * sizeof *e->z);
+    e->z = malloc((size_t)n * (size_t)vg_dcgan3d_latent_dim(m) * sizeof *e->z);
     if (!e->z) {
         fprintf(stderr, "vidgan: out of memory for %d latent vectors\n", n);
         goto fail;
     }
-    vg_latent_noise(t->cfg.seed, n, m->z_dim, e->z);
+    vg_latent_noise(t->cfg.seed, n, vg_dcgan3d_latent_dim(m), e->z);
     eval_data_source a = {ds, EVAL_REAL_FIRST}, b = {ds, EVAL_REAL_FIRST + n};
     eval_set real_b = {0};
     if (eval_set_measure(&e->real_a, &e->nets, eval_fetch_data, &a, n, e->chunk, m->channels, m->frames, m->size, 0) != VG_OK ||
