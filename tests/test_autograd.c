@@ -182,17 +182,26 @@ int main(void) {
      * refused on parameters and on leaf inputs */
     {
         vg_ctx_reset(ctx);
-        float a1[5], a2[5], g1[5], g2[5];
-        for (int variant = 0; variant < 2; variant++) {
-            vg_tensor *in = vg_tensor_new(ctx, 1, &n, 1);
-            vg_tensor_write(in, xv);
-            vg_tensor *h = vg_scale(ctx, in, 2.0);
-            vg_tensor *y2 = variant ? vg_leaky_relu_inplace(ctx, h, 0.2) : vg_leaky_relu(ctx, h, 0.2);
-            vg_tensor_read(y2, variant ? a2 : a1);
-            vg_backward(ctx, vg_sum(ctx, vg_square(ctx, y2)));
-            vg_tensor_read_grad(in, variant ? g2 : g1);
+        static const char *names[3] = {"leaky relu", "tanh", "sigmoid"};
+        for (int f = 0; f < 3; f++) {
+            float a1[5], a2[5], g1[5], g2[5];
+            for (int variant = 0; variant < 2; variant++) {
+                vg_tensor *in = vg_tensor_new(ctx, 1, &n, 1);
+                vg_tensor_write(in, xv);
+                vg_tensor *h = vg_scale(ctx, in, 2.0), *y2;
+                if (f == 0)
+                    y2 = variant ? vg_leaky_relu_inplace(ctx, h, 0.2) : vg_leaky_relu(ctx, h, 0.2);
+                else if (f == 1)
+                    y2 = variant ? vg_tanh_inplace(ctx, h) : vg_tanh(ctx, h);
+                else
+                    y2 = variant ? vg_sigmoid_inplace(ctx, h) : vg_sigmoid(ctx, h);
+                vg_tensor_read(y2, variant ? a2 : a1);
+                vg_backward(ctx, vg_sum(ctx, vg_square(ctx, y2)));
+                vg_tensor_read_grad(in, variant ? g2 : g1);
+            }
+            CHECK(memcmp(a1, a2, sizeof a1) == 0 && memcmp(g1, g2, sizeof g1) == 0,
+                  "in-place %s matches the copying one", names[f]);
         }
-        CHECK(memcmp(a1, a2, sizeof a1) == 0 && memcmp(g1, g2, sizeof g1) == 0, "in-place leaky relu matches the copying one");
         vg_tensor *leaf = vg_tensor_new(ctx, 1, &n, 1);
         CHECK(vg_relu_inplace(ctx, leaf) == NULL && strstr(vg_last_error(), "leaf"), "in-place on a leaf: %s", vg_last_error());
         vg_ctx_reset(ctx);

@@ -38,7 +38,8 @@ static vg_tensor *unary(vg_ctx *ctx, const char *op, vg_tensor *x, enum vg_unary
 }
 
 /* In place: the input's memory now holds the output; relu and leaky relu
- * (slope > 0) have the same sign pattern in both, so the backward kernel is
+ * (slope > 0) have the same sign pattern in both, and the slopes of tanh
+ * and sigmoid are functions of the output alone, so the backward kernel is
  * given the output as its input. */
 static void unary_inplace_backward(vg_ctx *ctx, vg_tensor *node) { unary_grad(ctx, node, node->data); }
 
@@ -60,6 +61,11 @@ vg_tensor *vg_leaky_relu_inplace(vg_ctx *ctx, vg_tensor *x, double slope) {
     if (!(slope > 0))
         return vg_op_fail(ctx, VG_ERR_INVALID, "leaky_relu_inplace", "negative_slope must be > 0 (got %g)", slope);
     return unary_inplace(ctx, "leaky_relu_inplace", x, VG_UNARY_LEAKY_RELU, slope);
+}
+
+vg_tensor *vg_tanh_inplace(vg_ctx *ctx, vg_tensor *x) { return unary_inplace(ctx, "tanh_inplace", x, VG_UNARY_TANH, 0); }
+vg_tensor *vg_sigmoid_inplace(vg_ctx *ctx, vg_tensor *x) {
+    return unary_inplace(ctx, "sigmoid_inplace", x, VG_UNARY_SIGMOID, 0);
 }
 
 vg_tensor *vg_relu(vg_ctx *ctx, vg_tensor *x) { return unary(ctx, "relu", x, VG_UNARY_RELU, 0, 0); }
