@@ -259,6 +259,8 @@ vg_tensor *vg_leaky_relu(vg_ctx *ctx, vg_tensor *x, double negative_slope);
  * normalisation, add); saves one activation. negative_slope must be > 0. */
 vg_tensor *vg_relu_inplace(vg_ctx *ctx, vg_tensor *x);
 vg_tensor *vg_leaky_relu_inplace(vg_ctx *ctx, vg_tensor *x, double negative_slope);
+vg_tensor *vg_tanh_inplace(vg_ctx *ctx, vg_tensor *x);
+vg_tensor *vg_sigmoid_inplace(vg_ctx *ctx, vg_tensor *x);
 vg_tensor *vg_tanh(vg_ctx *ctx, vg_tensor *x);
 vg_tensor *vg_sigmoid(vg_ctx *ctx, vg_tensor *x);
 vg_tensor *vg_softplus(vg_ctx *ctx, vg_tensor *x, double beta, double threshold);

@@ -13,6 +13,8 @@ static vg_tensor *affine(vg_ctx *c, vg_tensor *x) { return vg_affine(c, x, 0.3, 
 /* in-place ops act on an intermediate (a leaf input may not be overwritten) */
 static vg_tensor *relu_inplace(vg_ctx *c, vg_tensor *x) { return vg_relu_inplace(c, vg_scale(c, x, 1.5)); }
 static vg_tensor *leaky_inplace(vg_ctx *c, vg_tensor *x) { return vg_leaky_relu_inplace(c, vg_scale(c, x, 1.5), 0.2); }
+static vg_tensor *tanh_inplace(vg_ctx *c, vg_tensor *x) { return vg_tanh_inplace(c, vg_scale(c, x, 1.5)); }
+static vg_tensor *sigmoid_inplace(vg_ctx *c, vg_tensor *x) { return vg_sigmoid_inplace(c, vg_scale(c, x, 1.5)); }
 
 typedef struct { unary_fn fn; } unary_box; /* function pointers travel boxed: ISO C has no fn <-> void* casts */
 static vg_tensor *call_unary(vg_ctx *ctx, vg_tensor **in, void *user) { return ((unary_box *)user)->fn(ctx, in[0]); }
@@ -32,6 +34,7 @@ int main(void) {
         {"scale", scale, 0, 0},        {"affine", affine, 0, 0},        {"exp", vg_exp, 0, 0},
         {"log", vg_log, 0.2, 3},       {"square", vg_square, 0, 0},     {"abs", vg_abs, 0, 0},
         {"sqrt", vg_sqrt, 0.2, 3},     {"relu_inplace", relu_inplace, 0, 0}, {"leaky_relu_inplace", leaky_inplace, 0, 0},
+        {"tanh_inplace", tanh_inplace, 0, 0}, {"sigmoid_inplace", sigmoid_inplace, 0, 0},
     };
     for (size_t i = 0; i < sizeof unary / sizeof unary[0]; i++) {
         gc_input in = {.ndim = 3, .shape = {2, 3, 5}, .requires_grad = 1, .lo = unary[i].lo, .hi = unary[i].hi};

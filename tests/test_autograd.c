@@ -2,11 +2,48 @@
  * several ops, parameter gradients accumulate across backward calls while
  * activation gradients start over, frozen parameters get no gradient while
  * gradients still flow through them to inputs, unreached inputs read as
- * zero gradient, errors propagate as NULL with the first message kept, and a
+ * zero gradient, errors propagate as NULL with the first message kept, an
+ * elementwise op's input takes over its output's gradient buffer (and the
+ * in-place kernels that allows give the accumulating kernels' bits), and a
  * training loop reaches a steady state with no new allocations. Expected
  * values are derived by hand from the chain rule. */
+#include "backend/backend.h"
 #include "test.h"
 #include "vidgan.h"
+
+/* The in-place backward kernels against the accumulating ones on a zeroed
+ * buffer, bit for bit: signed zeros among the upstream gradients (+0 + -0
+ * is +0, which the in-place kernels must reproduce). */
+static void check_inplace_kernels(void) {
+    const vg_backend *be = vg_backend_cpu();
+    enum { n = 8 };
+    const float x[n] = {-1.5f, 0.0f, 2.0f, -0.0f, 0.75f, -2.0f, 0.5f, 3.0f};
+    const float dy[n] = {-0.0f, 0.5f, -0.0f, 1.0f, -0.0f, 0.25f, -3.0f, 0.0f};
+    const struct vg_unary_desc kinds[] = {{VG_UNARY_RELU, 0, 0},    {VG_UNARY_LEAKY_RELU, 0.2, 0},
+                                          {VG_UNARY_TANH, 0, 0},    {VG_UNARY_SIGMOID, 0, 0},
+                                          {VG_UNARY_SQUARE, 0, 0},  {VG_UNARY_SCALE, -1.0, 0.5}};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        float y[n], acc[n] = {0}, g[n];
+        be->unary_forward(y, x, n, &kinds[k]);
+        be->unary_backward(acc, dy, x, y, n, &kinds[k]);
+        memcpy(g, dy, sizeof g);
+        be->unary_backward_inplace(g, x, y, n, &kinds[k]);
+        CHECK(memcmp(acc, g, sizeof g) == 0, "unary kind %d: in-place backward differs from accumulating", kinds[k].kind);
+    }
+    /* batch norm (N 2, C 2, S 2), batch statistics and running ones */
+    const float w[2] = {1.5f, -0.5f};
+    for (int training = 0; training < 2; training++) {
+        struct vg_batchnorm_desc d = {.N = 2, .C = 2, .S = 2, .eps = 1e-5, .momentum = 0.1, .training = training};
+        float mean[2], invstd[2], rm[2] = {0.1f, -0.2f}, rv[2] = {1.0f, 2.0f}, y[n];
+        float acc[n] = {0}, g[n], dw1[2] = {0}, db1[2] = {0}, dw2[2] = {0}, db2[2] = {0};
+        be->batchnorm_forward(y, mean, invstd, x, w, NULL, rm, rv, &d);
+        be->batchnorm_backward(acc, dw1, db1, dy, x, w, mean, invstd, &d);
+        memcpy(g, dy, sizeof g);
+        be->batchnorm_backward_inplace(g, dw2, db2, x, w, mean, invstd, &d);
+        CHECK(memcmp(acc, g, sizeof g) == 0 && memcmp(dw1, dw2, sizeof dw1) == 0 && memcmp(db1, db2, sizeof db1) == 0,
+              "batch norm (training %d): in-place backward differs from accumulating", training);
+    }
+}
 
 int main(void) {
     vg_ctx *ctx;
@@ -145,21 +182,48 @@ int main(void) {
      * refused on parameters and on leaf inputs */
     {
         vg_ctx_reset(ctx);
-        float a1[5], a2[5], g1[5], g2[5];
-        for (int variant = 0; variant < 2; variant++) {
-            vg_tensor *in = vg_tensor_new(ctx, 1, &n, 1);
-            vg_tensor_write(in, xv);
-            vg_tensor *h = vg_scale(ctx, in, 2.0);
-            vg_tensor *y2 = variant ? vg_leaky_relu_inplace(ctx, h, 0.2) : vg_leaky_relu(ctx, h, 0.2);
-            vg_tensor_read(y2, variant ? a2 : a1);
-            vg_backward(ctx, vg_sum(ctx, vg_square(ctx, y2)));
-            vg_tensor_read_grad(in, variant ? g2 : g1);
+        static const char *names[3] = {"leaky relu", "tanh", "sigmoid"};
+        for (int f = 0; f < 3; f++) {
+            float a1[5], a2[5], g1[5], g2[5];
+            for (int variant = 0; variant < 2; variant++) {
+                vg_tensor *in = vg_tensor_new(ctx, 1, &n, 1);
+                vg_tensor_write(in, xv);
+                vg_tensor *h = vg_scale(ctx, in, 2.0), *y2;
+                if (f == 0)
+                    y2 = variant ? vg_leaky_relu_inplace(ctx, h, 0.2) : vg_leaky_relu(ctx, h, 0.2);
+                else if (f == 1)
+                    y2 = variant ? vg_tanh_inplace(ctx, h) : vg_tanh(ctx, h);
+                else
+                    y2 = variant ? vg_sigmoid_inplace(ctx, h) : vg_sigmoid(ctx, h);
+                vg_tensor_read(y2, variant ? a2 : a1);
+                vg_backward(ctx, vg_sum(ctx, vg_square(ctx, y2)));
+                vg_tensor_read_grad(in, variant ? g2 : g1);
+            }
+            CHECK(memcmp(a1, a2, sizeof a1) == 0 && memcmp(g1, g2, sizeof g1) == 0,
+                  "in-place %s matches the copying one", names[f]);
         }
-        CHECK(memcmp(a1, a2, sizeof a1) == 0 && memcmp(g1, g2, sizeof g1) == 0, "in-place leaky relu matches the copying one");
         vg_tensor *leaf = vg_tensor_new(ctx, 1, &n, 1);
         CHECK(vg_relu_inplace(ctx, leaf) == NULL && strstr(vg_last_error(), "leaf"), "in-place on a leaf: %s", vg_last_error());
         vg_ctx_reset(ctx);
         CHECK(vg_relu_inplace(ctx, w) == NULL && strstr(vg_last_error(), "parameter"), "in-place on a parameter: %s", vg_last_error());
+    }
+
+    /* gradient hand-over: scale -> batch norm -> leaky relu (in place) ->
+     * tanh backpropagates through one activation-sized buffer, each input
+     * taking over its output's (a fresh buffer per input needs two at once) */
+    {
+        vg_ctx_reset(ctx);
+        const int64_t shape[3] = {4, 3, 4096};
+        vg_tensor *in = vg_tensor_new(ctx, 3, shape, 1);
+        vg_tensor_fill_normal(in, 7, 0, 0.0, 1.0);
+        vg_tensor *h = vg_batch_norm(ctx, vg_scale(ctx, in, 2.0), NULL, NULL, NULL, NULL, 1, 0.1, 1e-5);
+        vg_tensor *l = vg_sum(ctx, vg_tanh(ctx, vg_leaky_relu_inplace(ctx, h, 0.2)));
+        size_t before = vg_ctx_arena_used(ctx), one = (size_t)vg_tensor_numel(in) * sizeof(float);
+        CHECK(l && vg_backward(ctx, l) == VG_OK, "hand-over chain: %s", vg_last_error());
+        size_t grown = vg_ctx_arena_used(ctx) - before;
+        CHECK(grown >= one && grown < one + one / 2, "backward through the chain took %zu bytes (one buffer is %zu)",
+              grown, one);
+        check_inplace_kernels();
     }
 
     /* marks: release frees what came after, earlier tensors stay valid */

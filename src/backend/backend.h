@@ -8,7 +8,12 @@
  * Gradient convention, stated once: every backward kernel ACCUMULATES (+=)
  * into every gradient pointer it is given, parameters and activations alike
  * (the ops layer zeroes activation gradients when it allocates them). A NULL
- * gradient pointer means "not needed": skip that work entirely.
+ * gradient pointer means "not needed": skip that work entirely. The one
+ * exception is the optional *_inplace backward kernels: their g holds dout
+ * on entry and receives dinp, written as 0 + (what the accumulating kernel
+ * adds), so that the result is bit for bit that of the accumulating kernel
+ * on a zeroed buffer (+0 + -0 is +0); they let an input take over its
+ * output's gradient buffer (see vg_op_grad_take).
  *
  * A NULL entry in the table means the backend does not support that kernel;
  * the ops layer then fails with a message naming the op and the backend.
@@ -198,6 +203,9 @@ struct vg_backend {
     void (*unary_forward)(vg_real *out, const vg_real *inp, int64_t n, const struct vg_unary_desc *d);
     void (*unary_backward)(vg_real *dinp, const vg_real *dout, const vg_real *inp, const vg_real *out,
                            int64_t n, const struct vg_unary_desc *d);
+    /* optional (NULL: the ops layer uses unary_backward): g is dout in, dinp out */
+    void (*unary_backward_inplace)(vg_real *g, const vg_real *inp, const vg_real *out, int64_t n,
+                                   const struct vg_unary_desc *d);
     void (*binary_forward)(vg_real *out, const vg_real *a, const vg_real *b, const struct vg_binary_desc *d);
     void (*binary_backward)(vg_real *da, vg_real *db, const vg_real *dout, const vg_real *a,
                             const vg_real *b, const struct vg_binary_desc *d);
@@ -233,6 +241,11 @@ struct vg_backend {
     void (*batchnorm_backward)(vg_real *dinp, vg_real *dweight, vg_real *dbias, const vg_real *dout,
                                const vg_real *inp, const vg_real *weight, const vg_real *save_mean,
                                const vg_real *save_invstd, const struct vg_batchnorm_desc *d);
+    /* optional (NULL: the ops layer uses batchnorm_backward): g is dout in,
+     * dinp out; dweight and dbias accumulate as usual */
+    void (*batchnorm_backward_inplace)(vg_real *g, vg_real *dweight, vg_real *dbias, const vg_real *inp,
+                                       const vg_real *weight, const vg_real *save_mean, const vg_real *save_invstd,
+                                       const struct vg_batchnorm_desc *d);
     void (*rownorm_forward)(vg_real *out, vg_real *save_mean, vg_real *save_invstd, const vg_real *inp,
                             const vg_real *weight, const vg_real *bias, const struct vg_rownorm_desc *d);
     void (*rownorm_backward)(vg_real *dinp, vg_real *dweight, vg_real *dbias, const vg_real *dout,

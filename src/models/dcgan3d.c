@@ -347,12 +347,14 @@ vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_m
     vg_tensor *z5 = vg_reshape(ctx, m->cfg.motion_dim ? vg_slice(ctx, z, 1, 0, m->cfg.z_dim, 1) : z, 5,
                                (int64_t[]){n, m->cfg.z_dim, 1, 1, 1});
     vg_tensor *h = run_generator(ctx, m->g, m->ng, m->cfg.motion_dim ? motion_latents(m, ctx, z) : z5, bn);
-    if (!m->nbg) return vg_tanh(ctx, h);
+    /* tanh and sigmoid in place: nothing's backward reads their inputs (a
+     * transposed convolution's output, a slice's copy) */
+    if (!m->nbg) return vg_tanh_inplace(ctx, h);
     /* VGAN: video = mask * foreground + (1 - mask) * background, the
      * background one image per clip, repeated over time */
-    vg_tensor *fg = vg_tanh(ctx, vg_slice(ctx, h, 1, 0, C, 1));
-    vg_tensor *mask = vg_sigmoid(ctx, vg_slice(ctx, h, 1, C, C + 1, 1));
-    vg_tensor *bg = vg_tanh(ctx, run_generator(ctx, m->bg, m->nbg, z5, bn));
+    vg_tensor *fg = vg_tanh_inplace(ctx, vg_slice(ctx, h, 1, 0, C, 1));
+    vg_tensor *mask = vg_sigmoid_inplace(ctx, vg_slice(ctx, h, 1, C, C + 1, 1));
+    vg_tensor *bg = vg_tanh_inplace(ctx, run_generator(ctx, m->bg, m->nbg, z5, bn));
     return vg_add(ctx, bg, vg_mul(ctx, mask, vg_sub(ctx, fg, bg)));
 }
 

@@ -261,6 +261,13 @@ vg_real *vg_op_grad(vg_ctx *ctx, vg_tensor *t) {
     return t->grad;
 }
 
+vg_real *vg_op_grad_take(vg_tensor *x, vg_tensor *node) {
+    if (!x || !x->requires_grad || x->grad || x->is_param || !node->grad || x->numel != node->numel) return NULL;
+    x->grad = node->grad;
+    node->grad = NULL; /* run_backward then leaves it off the free list */
+    return x->grad;
+}
+
 /* ---- public tensor functions --------------------------------------------- */
 
 vg_tensor *vg_tensor_new(vg_ctx *ctx, int ndim, const int64_t *shape, int requires_grad) {
@@ -377,8 +384,9 @@ static vg_status run_backward(vg_ctx *ctx, vg_tensor *out, const vg_real *host_g
             st = ctx->status;
             break;
         }
-        /* nothing reads an intermediate gradient after its op's backward */
-        give_free_grad(ctx, node->grad, node->numel);
+        /* nothing reads an intermediate gradient after its op's backward
+         * (unless the op handed it to an input: then it is the input's) */
+        if (node->grad) give_free_grad(ctx, node->grad, node->numel);
         node->grad = NULL;
     }
     ctx->n_free = 0; /* the buffers stay in the arena until the next reset or release */

@@ -6,12 +6,22 @@ typedef struct unary_saved {
     struct vg_unary_desc d;
 } unary_saved;
 
-static void unary_backward(vg_ctx *ctx, vg_tensor *node) {
+/* x's gradient: in place in node's buffer when x has none yet (see
+ * vg_op_grad_take), else accumulated into x's own; inp is the input the
+ * kernel is given. */
+static void unary_grad(vg_ctx *ctx, vg_tensor *node, const vg_real *inp) {
     vg_tensor *x = node->src[0];
     const unary_saved *s = node->saved;
+    vg_real *g = ctx->be->unary_backward_inplace ? vg_op_grad_take(x, node) : NULL;
+    if (g) {
+        ctx->be->unary_backward_inplace(g, inp, node->data, x->numel, &s->d);
+        return;
+    }
     vg_real *dx = vg_op_grad(ctx, x);
-    if (dx) ctx->be->unary_backward(dx, node->grad, x->data, node->data, x->numel, &s->d);
+    if (dx) ctx->be->unary_backward(dx, node->grad, inp, node->data, x->numel, &s->d);
 }
+
+static void unary_backward(vg_ctx *ctx, vg_tensor *node) { unary_grad(ctx, node, node->src[0]->data); }
 
 static vg_tensor *unary(vg_ctx *ctx, const char *op, vg_tensor *x, enum vg_unary_kind kind, double alpha,
                         double beta) {
@@ -28,14 +38,10 @@ static vg_tensor *unary(vg_ctx *ctx, const char *op, vg_tensor *x, enum vg_unary
 }
 
 /* In place: the input's memory now holds the output; relu and leaky relu
- * (slope > 0) have the same sign pattern in both, so the backward kernel is
+ * (slope > 0) have the same sign pattern in both, and the slopes of tanh
+ * and sigmoid are functions of the output alone, so the backward kernel is
  * given the output as its input. */
-static void unary_inplace_backward(vg_ctx *ctx, vg_tensor *node) {
-    vg_tensor *x = node->src[0];
-    const unary_saved *s = node->saved;
-    vg_real *dx = vg_op_grad(ctx, x);
-    if (dx) ctx->be->unary_backward(dx, node->grad, node->data, node->data, x->numel, &s->d);
-}
+static void unary_inplace_backward(vg_ctx *ctx, vg_tensor *node) { unary_grad(ctx, node, node->data); }
 
 static vg_tensor *unary_inplace(vg_ctx *ctx, const char *op, vg_tensor *x, enum vg_unary_kind kind, double alpha) {
     if (!vg_op_inputs_ok(ctx, op, 1, &x)) return NULL;
@@ -55,6 +61,11 @@ vg_tensor *vg_leaky_relu_inplace(vg_ctx *ctx, vg_tensor *x, double slope) {
     if (!(slope > 0))
         return vg_op_fail(ctx, VG_ERR_INVALID, "leaky_relu_inplace", "negative_slope must be > 0 (got %g)", slope);
     return unary_inplace(ctx, "leaky_relu_inplace", x, VG_UNARY_LEAKY_RELU, slope);
+}
+
+vg_tensor *vg_tanh_inplace(vg_ctx *ctx, vg_tensor *x) { return unary_inplace(ctx, "tanh_inplace", x, VG_UNARY_TANH, 0); }
+vg_tensor *vg_sigmoid_inplace(vg_ctx *ctx, vg_tensor *x) {
+    return unary_inplace(ctx, "sigmoid_inplace", x, VG_UNARY_SIGMOID, 0);
 }
 
 vg_tensor *vg_relu(vg_ctx *ctx, vg_tensor *x) { return unary(ctx, "relu", x, VG_UNARY_RELU, 0, 0); }

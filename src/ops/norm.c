@@ -46,10 +46,18 @@ static int eps_ok(vg_ctx *ctx, const char *op, double eps) {
 
 /* ---- batch norm ------------------------------------------------------------ */
 
+/* dx in place in the output's gradient buffer when x has none yet (see
+ * vg_op_grad_take) */
 static void batch_norm_backward(vg_ctx *ctx, vg_tensor *node) {
     vg_tensor *x = node->src[0], *w = node->src[1], *b = node->src[2];
     const bn_saved *s = node->saved;
-    vg_real *dx = vg_op_grad(ctx, x), *dw = vg_op_grad(ctx, w), *db = vg_op_grad(ctx, b);
+    vg_real *g = ctx->be->batchnorm_backward_inplace ? vg_op_grad_take(x, node) : NULL;
+    vg_real *dw = vg_op_grad(ctx, w), *db = vg_op_grad(ctx, b);
+    if (g) {
+        ctx->be->batchnorm_backward_inplace(g, dw, db, x->data, w ? w->data : NULL, s->mean, s->invstd, &s->d);
+        return;
+    }
+    vg_real *dx = vg_op_grad(ctx, x);
     if (dx || dw || db)
         ctx->be->batchnorm_backward(dx, dw, db, node->grad, x->data, w ? w->data : NULL, s->mean, s->invstd, &s->d);
 }

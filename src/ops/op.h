@@ -39,6 +39,15 @@ vg_real *vg_op_buffer(vg_ctx *ctx, const char *op, int64_t n);
  * when the tensor needs no gradient. Use inside backward functions. */
 vg_real *vg_op_grad(vg_ctx *ctx, vg_tensor *t);
 
+/* The gradient buffer of node (holding its dout) handed over to its input
+ * x, when x has none yet: x's first gradient contribution then overwrites
+ * node's in place (an elementwise backward reading dout[i] only to write
+ * dx[i], with a backend's *_inplace kernel), and later ones accumulate into
+ * it as usual. Saves a buffer of x's size and its zeroing. NULL (nothing
+ * changed) when x needs no gradient, has one already, is a parameter, or
+ * differs from node in size; use vg_op_grad then. */
+vg_real *vg_op_grad_take(vg_tensor *x, vg_tensor *node);
+
 /* Fail with "backend <name> does not support <kernel>" when a kernel is missing. */
 #define VG_NEED_KERNEL(ctx, op, kernel)                                                          \
     do {                                                                                         \

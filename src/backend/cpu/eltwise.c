@@ -84,6 +84,28 @@ static void unary_backward(vg_real *dinp, const vg_real *dout, const vg_real *in
     }
 }
 
+/* unary_backward with dinp = dout = g, written as 0 + the same value (see
+ * backend.h): each element is read before it is overwritten. */
+static void unary_backward_inplace(vg_real *g, const vg_real *inp, const vg_real *out, int64_t n,
+                                   const struct vg_unary_desc *d) {
+    switch (d->kind) {
+    case VG_UNARY_RELU:
+        PAR_FOR
+        for (int64_t i = 0; i < n; i++) g[i] = (vg_real)0 + (inp[i] > 0 ? g[i] : 0);
+        return;
+    case VG_UNARY_LEAKY_RELU: {
+        vg_real a = (vg_real)d->alpha;
+        PAR_FOR
+        for (int64_t i = 0; i < n; i++) g[i] = (vg_real)0 + (inp[i] > 0 ? g[i] : g[i] * a);
+        return;
+    }
+    default:
+        PAR_FOR
+        for (int64_t i = 0; i < n; i++)
+            g[i] = (vg_real)0 + (vg_real)((double)g[i] * unary_slope((double)inp[i], (double)out[i], d));
+    }
+}
+
 /* ---- broadcasting binary ops ---------------------------------------------- */
 
 static inline vg_real binary_value(enum vg_binary_kind k, vg_real a, vg_real b) {
@@ -180,6 +202,7 @@ static void binary_backward(vg_real *da, vg_real *db, const vg_real *dout, const
 void vg_cpu_register_eltwise(vg_backend *be) {
     be->unary_forward = unary_forward;
     be->unary_backward = unary_backward;
+    be->unary_backward_inplace = unary_backward_inplace;
     be->binary_forward = binary_forward;
     be->binary_backward = binary_backward;
 }

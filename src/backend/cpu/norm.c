@@ -146,6 +146,16 @@ static inline void dx_run(vg_real *restrict dx, const vg_real *restrict dy, cons
     for (; i < n; i++) dx[i] += ka * dy[i] + kb * (x[i] - mean) + kc;
 }
 
+/* dx_run with dx = dy = g: g = 0 + (ka * g + kb * (x - mean) + kc), the
+ * same value dx_run adds to a zeroed dx (see backend.h) */
+static inline void dx_run_inplace(vg_real *restrict g, const vg_real *restrict x, int64_t n, vg_real mean, vg_real ka,
+                                  vg_real kb, vg_real kc) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) g[i + j] = (vg_real)0 + (ka * g[i + j] + kb * (x[i + j] - mean) + kc);
+    for (; i < n; i++) g[i] = (vg_real)0 + (ka * g[i] + kb * (x[i] - mean) + kc);
+}
+
 /* ---- batch norm ------------------------------------------------------------ */
 
 /* inp, out (N, C, S); statistics per channel over (N, S). d->training means
@@ -190,9 +200,12 @@ static void batchnorm_forward(vg_real *out, vg_real *save_mean, vg_real *save_in
  *   dx = w invstd (dy - mean(dy) - xhat mean(dy xhat)),  xhat = (x - mean) invstd;
  * with running statistics (eval) they are constants: dx = w invstd dy.
  * dweight += sum(dy xhat), dbias += sum(dy), sums over (N, S). */
-static void batchnorm_backward(vg_real *dinp, vg_real *dweight, vg_real *dbias, const vg_real *dout,
-                               const vg_real *inp, const vg_real *weight, const vg_real *save_mean,
-                               const vg_real *save_invstd, const struct vg_batchnorm_desc *d) {
+/* inplace: dinp == dout, overwritten (see backend.h); a channel's sums
+ * read all of its dout before its dinp is written, and channels are
+ * disjoint, so each element is read before it is overwritten. */
+static void batchnorm_backward_run(vg_real *dinp, vg_real *dweight, vg_real *dbias, const vg_real *dout,
+                                   const vg_real *inp, const vg_real *weight, const vg_real *save_mean,
+                                   const vg_real *save_invstd, const struct vg_batchnorm_desc *d, int inplace) {
     const int64_t N = d->N, C = d->C, S = d->S;
     const double M = (double)N * (double)S;
     const int need_sums = dweight || dbias || (dinp && d->training);
@@ -216,9 +229,24 @@ static void batchnorm_backward(vg_real *dinp, vg_real *dweight, vg_real *dbias, 
         }
         for (int64_t n = 0; n < N; n++) {
             int64_t off = (n * C + c) * S;
-            dx_run(dinp + off, dout + off, inp + off, S, (vg_real)mean, (vg_real)k, (vg_real)kb, (vg_real)kc);
+            if (inplace)
+                dx_run_inplace(dinp + off, inp + off, S, (vg_real)mean, (vg_real)k, (vg_real)kb, (vg_real)kc);
+            else
+                dx_run(dinp + off, dout + off, inp + off, S, (vg_real)mean, (vg_real)k, (vg_real)kb, (vg_real)kc);
         }
     }
+}
+
+static void batchnorm_backward(vg_real *dinp, vg_real *dweight, vg_real *dbias, const vg_real *dout,
+                               const vg_real *inp, const vg_real *weight, const vg_real *save_mean,
+                               const vg_real *save_invstd, const struct vg_batchnorm_desc *d) {
+    batchnorm_backward_run(dinp, dweight, dbias, dout, inp, weight, save_mean, save_invstd, d, 0);
+}
+
+static void batchnorm_backward_inplace(vg_real *g, vg_real *dweight, vg_real *dbias, const vg_real *inp,
+                                       const vg_real *weight, const vg_real *save_mean, const vg_real *save_invstd,
+                                       const struct vg_batchnorm_desc *d) {
+    batchnorm_backward_run(g, dweight, dbias, g, inp, weight, save_mean, save_invstd, d, 1);
 }
 
 /* ---- row norm -------------------------------------------------------------- */
@@ -362,6 +390,7 @@ static void rownorm_backward(vg_real *dinp, vg_real *dweight, vg_real *dbias, co
 void vg_cpu_register_norm(vg_backend *be) {
     be->batchnorm_forward = batchnorm_forward;
     be->batchnorm_backward = batchnorm_backward;
+    be->batchnorm_backward_inplace = batchnorm_backward_inplace;
     be->rownorm_forward = rownorm_forward;
     be->rownorm_backward = rownorm_backward;
 }
