@@ -281,6 +281,20 @@ int main(void) {
                 test_fast_case(&be, &c, name, t == 0, y1, dx1, dw1);
             }
         }
+        /* the indirect GEMM one sample per chunk (the batch's copies in
+         * pieces, the weight gradient summed across them): as exact, and
+         * the same at every thread count */
+        if (modes == 2 && cases[i].d.N > 1) {
+            vg_conv_igemm_force(1);
+            vg_conv_igemm_set_chunk(1);
+            for (int t = 0; t < 2; t++) {
+                char name[160];
+                vg_set_threads(threads[t]);
+                snprintf(name, sizeof name, "%s [igemm, 1-sample chunks, threads %d]", cases[i].name, threads[t]);
+                test_fast_case(&be, &c, name, t == 0, y1, dx1, dw1);
+            }
+            vg_conv_igemm_set_chunk(0);
+        }
         free(y1), free(dx1), free(dw1);
         fcase_free(&c);
     }

@@ -446,9 +446,12 @@ enum ig_pass { IG_FWD, IG_ADJ, IG_WGRAD };
  * g64.5-like layer), from 12 channels the 16-wide tile (1.2x at 12, even at
  * 10: 9..11 stay on the packed GEMM); not for fwd over fewer than 512 outputs, where each thread's
  * tiles are too few to amortise streaming the packed weights (~10% slower);
- * and not for wgrad, which measured 0.77-1.15x the packed GEMM (its result
- * tiles go through memory every few dozen positions): it stays available,
- * and tested, in forced mode. */
+ * wgrad for 16..256 V channels with 16+ U channels (or at most 32 V
+ * channels) over 512+ positions: on the AVX-512 VM (1 thread, CPU time,
+ * batch 16) 0.75-0.91x the packed GEMM's time on g64.3, g64.4, d64.2, d64.3,
+ * g32.2, g32.3, d32.2, d32.3, while 512 V channels (g64.2, d64.4), 3 U
+ * channels (g64.5, d64.1, g32.4) and the 1x1-input first layers ran
+ * 1.1-1.8x; a whole step of the demo's width-16 model 15% less CPU time. */
 static int use_igemm(const struct canon *c, enum ig_pass pass) {
     const int mode = vg_conv_igemm_mode();
     if (mode == 0) return 0;
@@ -459,6 +462,7 @@ static int use_igemm(const struct canon *c, enum ig_pass pass) {
     switch (pass) {
     case IG_FWD: return c->Cv >= 16 && c->N * c->Vg >= 512;
     case IG_ADJ: return c->Cu >= 12 || c->Cu <= VG_CONV_IGEMM_NARROW_CU;
+    case IG_WGRAD: return c->Cv >= 16 && c->Cv <= 256 && (c->Cu >= 16 || c->Cv <= 32) && c->N * c->Vg >= 512;
     default: return 0;
     }
 }

@@ -752,9 +752,13 @@ static int igemm_adj(float *U, const float *V, const float *Wc, const float *bia
  * same as in one piece. */
 #define CHUNK_FLOATS ((int64_t)1 << 21)
 
+static int64_t g_chunk_floats = CHUNK_FLOATS;
+
+void vg_conv_igemm_set_chunk(int64_t floats) { g_chunk_floats = floats > 0 ? floats : CHUNK_FLOATS; }
+
 static int64_t chunk_samples(const struct vg_conv_canon *c) {
     int64_t per = max64(c->Cu * c->Ug, c->Cv * c->Vg) * 3 / 2 + 1; /* padding of the source copy */
-    return max64(1, min64(c->N, CHUNK_FLOATS / per));
+    return max64(1, min64(c->N, g_chunk_floats / per));
 }
 
 /* out from in by `pass`, one chunk of samples at a time; *_sample: the
@@ -785,19 +789,22 @@ int vg_conv_igemm_adj(float *U, const float *V, const float *Wc, const float *bi
 int vg_conv_igemm_wgrad(float *dWc, const float *V, const float *U, const struct vg_conv_canon *c, int parts) {
     if (parts < 1) parts = 1;
     if (parts > MAX_PARTS) parts = MAX_PARTS;
-    const int64_t NV = c->N * c->Vg;
-    if (c->Cv == 0 || c->Cu == 0 || NV == 0) return 1;
+    if (c->Cv == 0 || c->Cu == 0 || c->N * c->Vg == 0) return 1;
     int64_t m0[3], nt[3], lo[3], pd[3];
     if (!fwd_taps(c, m0, nt, lo, pd)) return 1; /* every tap reads only padding: no gradient */
     /* tile: MR channels of V (broadcast from channels-last V) x NR
      * consecutive (W tap, cu) of a source row (two loads, every float of a
      * cache line used). ldv: an odd number of cache lines, so that a
-     * block's V rows spread over the L1 sets. */
+     * block's V rows spread over the L1 sets. The samples go through in
+     * chunks (the channels-last copies hold one chunk); every tile sums
+     * its positions in order into D across the chunks, so the order of
+     * each sum is fixed by the shapes alone. */
     const int64_t rows = nt[0] * nt[1], L = nt[2] * c->Cu;
     const int64_t ncb = cdiv(c->Cv, MR), CvP = ncb * MR, ldv = (cdiv(CvP, NR) | 1) * NR;
     const int64_t nlt = cdiv(L, NR), Lp = nlt * NR, ntiles = ncb * rows * nlt;
-    float *P = vg_gemm_scratch(SLOT_SRC, (size_t)(c->N * prod3(pd) * c->Cu + NR));
-    float *Vc = vg_gemm_scratch(SLOT_VCL, (size_t)(NV * ldv));
+    const int64_t step = chunk_samples(c), src_sample = prod3(pd) * c->Cu;
+    float *P = vg_gemm_scratch(SLOT_SRC, (size_t)(step * src_sample + NR));
+    float *Vc = vg_gemm_scratch(SLOT_VCL, (size_t)(step * c->Vg * ldv));
     float *D = vg_gemm_scratch(SLOT_OUT, (size_t)(rows * CvP * Lp));
     float *thr[MAX_PARTS];
     for (int p = 0; p < parts; p++) {
@@ -805,64 +812,68 @@ int vg_conv_igemm_wgrad(float *dWc, const float *V, const float *U, const struct
         if (!thr[p]) return 0;
     }
     if (!P || !Vc || !D) return 0;
-    memset(P + c->N * prod3(pd) * c->Cu, 0, NR * sizeof(float)); /* the last row's tile may read past L */
-    struct cl_copy cu_cp = {P, U, c->N, c->Cu, c->Cu, {c->ud[0], c->ud[1], c->ud[2]}, {lo[0], lo[1], lo[2]},
-                            {pd[0], pd[1], pd[2]}};
-    struct cl_copy cv_cp = {Vc, V, c->N, c->Cv, ldv, {c->vd[0], c->vd[1], c->vd[2]}, {0, 0, 0},
-                            {c->vd[0], c->vd[1], c->vd[2]}};
-    const int64_t urows = c->N * pd[0] * pd[1], vrows = c->N * c->vd[0] * c->vd[1];
     const int64_t v12 = c->vd[1] * c->vd[2], k1 = c->k[1], Cu = c->Cu, Cv = c->Cv, Kv = c->Kv, k2 = c->k[2];
+    for (int64_t n0 = 0; n0 < c->N; n0 += step) {
+        const int64_t nn = min64(step, c->N - n0), NV = nn * c->Vg;
+        memset(P + nn * src_sample, 0, NR * sizeof(float)); /* the last row's tile may read past L */
+        struct cl_copy cu_cp = {P, U + n0 * c->Cu * c->Ug, nn, c->Cu, c->Cu, {c->ud[0], c->ud[1], c->ud[2]},
+                                {lo[0], lo[1], lo[2]}, {pd[0], pd[1], pd[2]}};
+        struct cl_copy cv_cp = {Vc, V + n0 * c->Cv * c->Vg, nn, c->Cv, ldv, {c->vd[0], c->vd[1], c->vd[2]}, {0, 0, 0},
+                                {c->vd[0], c->vd[1], c->vd[2]}};
+        const int64_t urows = nn * pd[0] * pd[1], vrows = nn * c->vd[0] * c->vd[1];
 #pragma omp parallel num_threads(parts) if (parts > 1)
-    {
+        {
 #pragma omp for schedule(static) nowait
-        for (int64_t r = 0; r < urows; r++) cl_copy_row(&cu_cp, r);
+            for (int64_t r = 0; r < urows; r++) cl_copy_row(&cu_cp, r);
 #pragma omp for schedule(static)
-        for (int64_t r = 0; r < vrows; r++) cl_copy_row(&cv_cp, r);
+            for (int64_t r = 0; r < vrows; r++) cl_copy_row(&cv_cp, r);
 #pragma omp for schedule(static)
-        for (int p = 0; p < parts; p++) {
-            int64_t t0, t1;
-            split(ntiles, parts, p, &t0, &t1);
-            if (t0 < t1) {
-                /* tiles (row, l block, channel block): a block's PB
-                 * source-row lines (one per position) stay in L1 while
-                 * the channel blocks of V (also in L1) run over them */
-                const float **ptr = (const float **)(void *)thr[p];
-                for (int64_t q0 = 0; q0 < NV; q0 += PB) {
-                    const int64_t np = min64(PB, NV - q0);
-                    for (int64_t q = 0; q < np; q++) {
-                        const int64_t pos = q0 + q, n = pos / c->Vg, v = pos % c->Vg;
-                        const int64_t s0 = v / v12 * c->s[0], s1 = (v / c->vd[2]) % c->vd[1] * c->s[1];
-                        const int64_t s2 = v % c->vd[2] * c->s[2];
-                        for (int64_t r = 0; r < rows; r++)
-                            ptr[r * PB + q] = P + (((n * pd[0] + s0 + m0[0] + r / nt[1]) * pd[1] + s1 + m0[1] +
-                                                    r % nt[1]) * pd[2] + s2 + m0[2]) * Cu;
-                    }
-                    for (int64_t ti = t0; ti < t1; ti++) {
-                        const int64_t r = ti / (nlt * ncb), lt = ti / ncb % nlt, cb = ti % ncb;
-                        ukr_wg(np, Vc + q0 * ldv + cb * MR, ldv, ptr + r * PB, lt * NR,
-                               D + (r * CvP + cb * MR) * Lp + lt * NR, Lp, q0 > 0);
+            for (int p = 0; p < parts; p++) {
+                int64_t t0, t1;
+                split(ntiles, parts, p, &t0, &t1);
+                if (t0 < t1) {
+                    /* tiles (row, l block, channel block): a block's PB
+                     * source-row lines (one per position) stay in L1 while
+                     * the channel blocks of V (also in L1) run over them */
+                    const float **ptr = (const float **)(void *)thr[p];
+                    for (int64_t q0 = 0; q0 < NV; q0 += PB) {
+                        const int64_t np = min64(PB, NV - q0);
+                        for (int64_t q = 0; q < np; q++) {
+                            const int64_t pos = q0 + q, n = pos / c->Vg, v = pos % c->Vg;
+                            const int64_t s0 = v / v12 * c->s[0], s1 = (v / c->vd[2]) % c->vd[1] * c->s[1];
+                            const int64_t s2 = v % c->vd[2] * c->s[2];
+                            for (int64_t r = 0; r < rows; r++)
+                                ptr[r * PB + q] = P + (((n * pd[0] + s0 + m0[0] + r / nt[1]) * pd[1] + s1 + m0[1] +
+                                                        r % nt[1]) * pd[2] + s2 + m0[2]) * Cu;
+                        }
+                        for (int64_t ti = t0; ti < t1; ti++) {
+                            const int64_t r = ti / (nlt * ncb), lt = ti / ncb % nlt, cb = ti % ncb;
+                            ukr_wg(np, Vc + q0 * ldv + cb * MR, ldv, ptr + r * PB, lt * NR,
+                                   D + (r * CvP + cb * MR) * Lp + lt * NR, Lp, n0 > 0 || q0 > 0);
+                        }
                     }
                 }
             }
         }
-        /* dWc[cv, cu, m0 + m] += D[mt mh][cv][mw cu] */
-#pragma omp for schedule(static)
-        for (int64_t cv = 0; cv < Cv; cv++)
-            for (int64_t cu = 0; cu < Cu; cu++) {
-                float *w = dWc + (cv * Cu + cu) * Kv;
-                for (int64_t r = 0; r < rows; r++) {
-                    float *wr = w + ((m0[0] + r / nt[1]) * k1 + m0[1] + r % nt[1]) * k2 + m0[2];
-                    const float *dr = D + (r * CvP + cv) * Lp + cu;
-                    for (int64_t mw = 0; mw < nt[2]; mw++) wr[mw] += dr[mw * Cu];
-                }
-            }
     }
+    /* dWc[cv, cu, m0 + m] += D[mt mh][cv][mw cu] */
+#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+    for (int64_t cv = 0; cv < Cv; cv++)
+        for (int64_t cu = 0; cu < Cu; cu++) {
+            float *w = dWc + (cv * Cu + cu) * Kv;
+            for (int64_t r = 0; r < rows; r++) {
+                float *wr = w + ((m0[0] + r / nt[1]) * k1 + m0[1] + r % nt[1]) * k2 + m0[2];
+                const float *dr = D + (r * CvP + cv) * Lp + cu;
+                for (int64_t mw = 0; mw < nt[2]; mw++) wr[mw] += dr[mw * Cu];
+            }
+        }
     return 1;
 }
 
 #else /* not x86: the packed-GEMM lowering everywhere */
 
 int vg_conv_igemm_mode(void) { return 0; }
+void vg_conv_igemm_set_chunk(int64_t floats) { (void)floats; }
 int vg_conv_igemm_fwd(float *V, const float *U, const float *Wc, const float *bias, int overwrite,
                       const struct vg_conv_canon *c, int parts) {
     (void)V, (void)U, (void)Wc, (void)bias, (void)overwrite, (void)c, (void)parts;

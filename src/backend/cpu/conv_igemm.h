@@ -39,6 +39,10 @@ struct vg_conv_canon {
  * use the indirect GEMM, 1 use it wherever the CPU can (ignoring the size
  * heuristics). Call before any kernel runs, not concurrently with one. */
 void vg_conv_igemm_force(int mode);
+/* The passes run in chunks of samples whose channels-last copies hold
+ * about this many floats (0: the default, 2^21); tests set it small to
+ * run every sample as a chunk of its own. Not concurrently with a kernel. */
+void vg_conv_igemm_set_chunk(int64_t floats);
 /* 0: never; 1: automatic; 2: forced (see above; 0 too when the CPU lacks AVX2+FMA). */
 int vg_conv_igemm_mode(void);
 
