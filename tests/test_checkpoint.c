@@ -159,7 +159,7 @@ static int configs_equal(const vg_train_config *a, const vg_train_config *b) {
            a->model.motion_dim == b->model.motion_dim && a->loss == b->loss && a->batch == b->batch &&
            a->d_steps == b->d_steps && a->lr_g == b->lr_g && a->lr_d == b->lr_d && a->beta1 == b->beta1 &&
            a->beta2 == b->beta2 && a->eps == b->eps && a->ema_decay == b->ema_decay && a->seed == b->seed &&
-           a->label_smooth == b->label_smooth && a->instance_noise == b->instance_noise &&
+           a->label_smooth == b->label_smooth && a->instance_noise == b->instance_noise && a->mask_l1 == b->mask_l1 &&
            a->noise_steps == b->noise_steps;
 }
 
@@ -175,6 +175,7 @@ static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, v
     c.model.image_d = image_d;
     c.model.two_stream = two_stream;
     c.model.motion_dim = motion_dim;
+    c.mask_l1 = two_stream ? 0.25 : 0; /* VGAN's mask penalty rides along with the two-stream generator */
     c.instance_noise = noise ? 0.25 : 0;
     c.noise_steps = noise ? N + 1 : 0;
     c.d_steps = 2;
@@ -513,6 +514,14 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
                       "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":\"12345678901234567\",\"instance_noise\":0.1,"
                       "\"noise_steps\":5}"},
          "train_config.instance_noise differs", "instance noise in the file only"},
+        {{.meta_key = "train_config",
+          .meta_val = "{\"loss\":\"hinge\",\"batch\":4,\"d_steps\":2,\"lr_g\":0.0002,\"lr_d\":0.0001,\"beta1\":0.5,"
+                      "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":\"12345678901234567\",\"mask_l1\":-0.5}"},
+         "train_config.mask_l1 must be >= 0, got -0.5", "negative mask penalty"},
+        {{.meta_key = "train_config",
+          .meta_val = "{\"loss\":\"hinge\",\"batch\":4,\"d_steps\":2,\"lr_g\":0.0002,\"lr_d\":0.0001,\"beta1\":0.5,"
+                      "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":\"12345678901234567\",\"mask_l1\":0.1}"},
+         "train_config.mask_l1 differs", "mask penalty in the file only"},
         {{.meta_key = "rng", .meta_val = "{\"generator\":\"mt19937\",\"seed\":\"1\",\"step\":\"3\"}"}, "rng.generator",
          "rng generator"},
         {{.meta_key = "rng", .meta_val = "{\"generator\":\"philox4x32-10\",\"seed\":\"12345678901234567\",\"step\":\"4\",\"stream\":\"0\"}"},

@@ -228,10 +228,14 @@ int main(int argc, char **argv) {
     rc = run("%s train %s --motion-dim -1 --steps 1 --out %s/p", vidgan, SMALL, tmp);
     CHECK(rc == 2 && output_has("motion_dim must be in [0, 1024], got -1") && !exists("%s/p", tmp),
           "--motion-dim -1 refused before a run folder is made: exit %d", rc);
-    rc = run("%s train %s --motion-dim 3 --two-stream --steps 2 --sample-every 0 --ckpt-every 2 --out %s/mo"
-             " && grep -c 'motion_dim.\\{1,3\\}:3' %s/mo/ckpt-00000002.safetensors",
-             vidgan, SMALL, tmp, tmp);
-    CHECK(rc == 0, "train --motion-dim 3: exit %d, motion_dim 3 in the checkpoint", rc);
+    rc = run("%s train %s --mask-l1 0.1 --steps 1 --out %s/p", vidgan, SMALL, tmp);
+    CHECK(rc == 2 && output_has("the mask penalty needs the two-stream generator") && !exists("%s/p", tmp),
+          "--mask-l1 without --two-stream refused before a run folder is made: exit %d", rc);
+    rc = run("%s train %s --motion-dim 3 --two-stream --mask-l1 0.05 --steps 2 --sample-every 0 --ckpt-every 2 --out %s/mo"
+             " && grep -c 'motion_dim.\\{1,3\\}:3' %s/mo/ckpt-00000002.safetensors"
+             " && grep -c 'mask_l1.\\{1,3\\}:0.05' %s/mo/ckpt-00000002.safetensors",
+             vidgan, SMALL, tmp, tmp, tmp);
+    CHECK(rc == 0, "train --motion-dim 3 --mask-l1 0.05: exit %d, motion_dim 3 and mask_l1 0.05 in the checkpoint", rc);
     snprintf(path, sizeof path, "%s/mo-walk.gif", tmp);
     rc = run("%s sample --ckpt %s/mo/ckpt-00000002.safetensors --n 2 --interp 3 --grid -o %s", vidgan, tmp, path);
     CHECK(rc == 0 && ffprobe_frames(path) == 24, "motion model latent walk: exit %d, %d frames (want 3 x 8)", rc,

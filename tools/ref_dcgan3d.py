@@ -76,7 +76,8 @@ class Generator(nn.Module):
     def latent_dim(self):
         return self.z_dim + (self.frames + 1) * self.motion_dim
 
-    def forward(self, z):
+    def forward(self, z, with_mask=False):
+        """The video; with_mask: (video, mask) (mask None with one stream)."""
         n, Zc, M = z.shape[0], self.z_dim, self.motion_dim
         z5 = z[:, :Zc].reshape(n, Zc, 1, 1, 1)
         if M:
@@ -90,10 +91,11 @@ class Generator(nn.Module):
         else:
             h = self.net(z5)
         if not self.two_stream:
-            return h
+            return (h, None) if with_mask else h
         fg, mask = torch.tanh(h[:, :self.channels]), torch.sigmoid(h[:, self.channels:])
         bg = self.bg.net(z5)
-        return bg + mask * (fg - bg)
+        video = bg + mask * (fg - bg)
+        return (video, mask) if with_mask else video
 
 
 class Discriminator(nn.Module):
@@ -164,20 +166,21 @@ def loss_g(kind, fake):
     return F.softplus(-fake).mean()
 
 
-def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat", DI=None, smooth=0.0, noise=None):
+def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat", DI=None, smooth=0.0, noise=None, mask_l1=0.0):
     """One iteration as vidgan's trainer (d_steps = 1); returns (loss_D, loss_G).
     With an image discriminator DI (its parameters in opt_d), its losses are
     added to the video discriminator's (MoCoGAN). smooth: one-sided label
     smoothing. noise(call): instance noise (a tensor shaped like the clips,
     or None) added to D's real clips (call 0), to the fake clips of D's
-    step (1) and of G's step (2)."""
+    step (1) and of G's step (2). mask_l1: VGAN's penalty, G's loss gains
+    mask_l1 * mean(mask) of the two-stream generator."""
     def noisy(x, call):
         n = noise(call) if noise else None
         return x if n is None else x + n
     opt_d.zero_grad(set_to_none=False)
     real = noisy(real, 0)
     real_logits = D(real)
-    fake = G(z)
+    fake, mask = G(z, with_mask=True)
     fake_d = noisy(fake.detach(), 1)
     ld = loss_d(kind, real_logits, D(fake_d), smooth)
     if DI is not None:
@@ -189,6 +192,8 @@ def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat", DI=None, smooth=0.0, 
     lg = loss_g(kind, D(fake))
     if DI is not None:
         lg = lg + loss_g(kind, DI(fake))
+    if mask_l1:
+        lg = lg + mask_l1 * mask.mean()
     lg.backward()
     opt_g.step()
     return ld.item(), lg.item()

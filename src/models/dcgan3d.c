@@ -335,6 +335,11 @@ static vg_tensor *motion_latents(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z) {
 }
 
 vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn) {
+    return vg_dcgan3d_generate_mask(m, ctx, z, bn, NULL);
+}
+
+vg_tensor *vg_dcgan3d_generate_mask(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn, vg_tensor **mask_out) {
+    if (mask_out) *mask_out = NULL;
     if (!z) return NULL;
     int64_t n = vg_tensor_dim(z, 0), C = m->cfg.channels;
     if (vg_tensor_ndim(z) != 2 || vg_tensor_dim(z, 1) != vg_dcgan3d_latent_dim(&m->cfg)) {
@@ -354,6 +359,7 @@ vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_m
      * background one image per clip, repeated over time */
     vg_tensor *fg = vg_tanh_inplace(ctx, vg_slice(ctx, h, 1, 0, C, 1));
     vg_tensor *mask = vg_sigmoid_inplace(ctx, vg_slice(ctx, h, 1, C, C + 1, 1));
+    if (mask_out) *mask_out = mask;
     vg_tensor *bg = vg_tanh_inplace(ctx, run_generator(ctx, m->bg, m->nbg, z5, bn));
     return vg_add(ctx, bg, vg_mul(ctx, mask, vg_sub(ctx, fg, bg)));
 }

@@ -114,6 +114,9 @@ typedef enum vg_bn_mode { VG_BN_EVAL = 0, VG_BN_TRAIN = 1, VG_BN_BATCH = 2 } vg_
 
 /* z (N, latent_dim) -> video (N, C, T, H, W) in [-1, 1]. */
 vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn);
+/* The same; with two_stream and mask != NULL, *mask is the mask (N, 1, T,
+ * H, W) in (0, 1) the video was composed with (NULL with one stream). */
+vg_tensor *vg_dcgan3d_generate_mask(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn, vg_tensor **mask);
 /* Videos for n latent vectors z (n, latent_dim) into out (n, C, T, H, W), host
  * memory, forward only, in chunks of at most `chunk` clips (0: 16) so
  * memory stays bounded; ctx is reset. */

@@ -213,22 +213,24 @@ static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_confi
     return n > 0 && (size_t)n < cap ? VG_OK : vg_fail(VG_ERR_INVALID, "checkpoint: model config too long");
 }
 
-/* The stabilisers (label_smooth, instance_noise, noise_steps) are written
+/* The stabilisers (label_smooth, instance_noise, noise_steps) and mask_l1 are written
  * only when on, so runs without them keep the metadata they always had. */
 static vg_status train_config_json(char *buf, size_t cap, const vg_train_config *c) {
-    const double vals[] = {c->lr_g, c->lr_d, c->beta1, c->beta2, c->eps, c->ema_decay, c->label_smooth, c->instance_noise};
-    char s[8][32];
-    for (int i = 0; i < 8; i++) {
+    const double vals[] = {c->lr_g,      c->lr_d,         c->beta1,         c->beta2,  c->eps,
+                           c->ema_decay, c->label_smooth, c->instance_noise, c->mask_l1};
+    char s[9][32];
+    for (int i = 0; i < 9; i++) {
         if (!isfinite(vals[i])) return vg_fail(VG_ERR_NUMERIC, "checkpoint: training configuration has a non-finite value");
         fmt_double(s[i], sizeof s[i], vals[i]);
     }
     const char *loss = vg_gan_loss_name(c->loss);
     if (!loss) return vg_fail(VG_ERR_INVALID, "checkpoint: unknown loss %d", (int)c->loss);
-    char extra[160] = "";
+    char extra[224] = "";
     if (c->label_smooth != 0) snprintf(extra, sizeof extra, ",\"label_smooth\":%s", s[6]);
     if (c->instance_noise != 0)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra), ",\"instance_noise\":%s,\"noise_steps\":%lld", s[7],
                  (long long)c->noise_steps);
+    if (c->mask_l1 != 0) snprintf(extra + strlen(extra), sizeof extra - strlen(extra), ",\"mask_l1\":%s", s[8]);
     int n = snprintf(buf, cap,
                      "{\"loss\":\"%s\",\"batch\":%d,\"d_steps\":%d,\"lr_g\":%s,\"lr_d\":%s,\"beta1\":%s,\"beta2\":%s,"
                      "\"eps\":%s,\"ema_decay\":%s,\"seed\":\"%llu\"%s}",
@@ -356,10 +358,15 @@ static vg_status meta_parse(const vg_st_file *f, ck_meta *m) {
     if (st == VG_OK) st = json_num_field(f, "train_config", j, "eps", &c->eps);
     if (st == VG_OK) st = json_num_field(f, "train_config", j, "ema_decay", &c->ema_decay);
     if (st == VG_OK) st = json_u64_field(f, "train_config", j, "seed", &c->seed);
-    c->label_smooth = c->instance_noise = 0; /* absent: off */
+    c->label_smooth = c->instance_noise = c->mask_l1 = 0; /* absent: off */
     c->noise_steps = 0;
     if (st == VG_OK && json_object_get(j, "label_smooth"))
         st = json_num_field(f, "train_config", j, "label_smooth", &c->label_smooth);
+    if (st == VG_OK && json_object_get(j, "mask_l1")) {
+        st = json_num_field(f, "train_config", j, "mask_l1", &c->mask_l1);
+        if (st == VG_OK && !(c->mask_l1 >= 0))
+            st = vg_fail(VG_ERR_FORMAT, "%s: metadata train_config.mask_l1 must be >= 0, got %g", path, c->mask_l1);
+    }
     if (st == VG_OK && json_object_get(j, "instance_noise")) {
         double steps = 0;
         st = json_num_field(f, "train_config", j, "instance_noise", &c->instance_noise);
@@ -440,6 +447,7 @@ static vg_status config_compare(const char *path, const vg_train_config *file, c
     CMP_REAL("train_config.ema_decay", ema_decay)
     CMP_REAL("train_config.label_smooth", label_smooth)
     CMP_REAL("train_config.instance_noise", instance_noise)
+    CMP_REAL("train_config.mask_l1", mask_l1)
     CMP_INT("train_config.noise_steps", noise_steps)
     if (file->seed != mine->seed)
         return vg_fail(VG_ERR_INVALID, "%s: train_config.seed differs: the checkpoint has %llu, the trainer %llu", path,

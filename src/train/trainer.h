@@ -30,6 +30,8 @@ typedef struct vg_train_config {
                               generated (G's gradient flows through it), falling
                               linearly to 0 at iteration noise_steps; 0: off */
     int64_t noise_steps;   /* 0: instance_noise stays constant */
+    double mask_l1;        /* VGAN's L1 penalty on the two-stream mask: G's loss
+                              gains mask_l1 * mean(mask) (two_stream only); 0: off */
     vg_precision precision; /* of the step's convolutions and GEMMs (default FP32;
                                BF16 needs CUDA); not part of a checkpoint: a run
                                may resume in the other precision */

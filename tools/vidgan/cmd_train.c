@@ -152,6 +152,7 @@ int cmd_train(int argc, char **argv) {
         {"beta2", OPT_DOUBLE, &cfg.beta2, "Adam beta2"},
         {"ema", OPT_DOUBLE, &cfg.ema_decay, "generator weight EMA decay (0: off)"},
         {"label-smooth", OPT_DOUBLE, &cfg.label_smooth, "one-sided label smoothing: D's target for real clips is 1 - X (nonsat, lsgan; 0: off)"},
+        {"mask-l1", OPT_DOUBLE, &cfg.mask_l1, "VGAN's L1 penalty on the two-stream mask: X * mean(mask) is added to G's loss, so the static background shows wherever the foreground is not needed (--two-stream; 0: off)"},
         {"instance-noise", OPT_DOUBLE, &cfg.instance_noise, "std of Gaussian noise added to every clip D sees, real and generated (clips span [-1, 1]), falling linearly to 0 by --noise-steps (0: off)"},
         {"noise-steps", OPT_INT, &noise_steps, "step at which the instance noise reaches 0 (0: --steps; -1: constant)"},
         {"steps", OPT_INT, &steps, "train until this many steps"},
