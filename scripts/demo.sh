@@ -13,10 +13,12 @@ steps=${DEMO_STEPS:-3000}
 sh scripts/setup.sh
 make -j"$(nproc)" all
 # The recipe (README "Status of the demo" has the measurements behind it):
-# widths 16, a resize-convolution generator, MoCoGAN's image discriminator
-# beside the video one, lr 5e-4 for G and 1e-4 for D.
+# widths 16; MoCoGAN's generator (a content code per clip, a GRU motion
+# code per frame, frames made by a 2D resize-convolution generator) over
+# VGAN's static background stream; MoCoGAN's image discriminator beside the
+# video one; lr 5e-4 for G and 1e-4 for D; an EMA of G over ~100 steps.
 build/vidgan train --data shapes --size 32 --frames 16 --batch 16 --g-base 16 --d-base 16 \
-    --g-arch resize --two-stream --image-d --lr-g 5e-4 --lr-d 1e-4 \
+    --g-arch resize --two-stream --motion-dim 10 --image-d --lr-g 5e-4 --lr-d 1e-4 --ema 0.99 \
     --steps "$steps" --sample-every 500 --ckpt-every 500 --seed 1 --out "$out" --resume auto
 ckpt=$(ls "$out"/ckpt-*.safetensors | sort | tail -n 1)
 build/vidgan eval --data shapes --ckpt "$ckpt" --n 256 --json "$out/eval.json" | tee "$out/eval.txt"

@@ -148,6 +148,13 @@ static void check_real(int S, int T, int n, uint64_t seed) {
     report(what, &s);
     CHECK(s.valid_frac >= 0.95, "%s: valid frames %.3f", what, s.valid_frac);
     CHECK(s.smooth_frac >= 0.95, "%s: smooth clips %.3f", what, s.smooth_frac);
+    /* every all-valid clip is in the acceleration histogram; real motion's
+     * median sits under the tolerance */
+    int64_t in_hist = 0;
+    for (int k = 0; k < VG_SHAPES_ACCEL_BINS; k++) in_hist += s.accel_hist[k];
+    CHECK(in_hist == s.valid_clips, "%s: %lld clips in the acceleration histogram, %lld all-valid", what, (long long)in_hist,
+          (long long)s.valid_clips);
+    CHECK(vg_shapes_accel_median(&s) < 0.6, "%s: median max 2nd difference %.3f px", what, vg_shapes_accel_median(&s));
 
     vg_shapes_metrics_config cfg;
     vg_shapes_metrics_default(&cfg, S);
@@ -243,8 +250,26 @@ int main(void) {
         s = score(x, n, T, S);
         report("real frames, shuffled order", &s);
         CHECK(s.valid_frac >= 0.95 && s.smooth_frac <= 0.1, "shuffled: valid %.3f smooth %.3f", s.valid_frac, s.smooth_frac);
+        CHECK(vg_shapes_accel_median(&s) > 1.0, "shuffled: median max 2nd difference %.2f px", vg_shapes_accel_median(&s));
         free(tmp);
         vg_dataset_close(ds);
+    }
+
+    /* the histogram's median: linear within its bin, NAN when empty, the
+     * open last bin read at its lower edge */
+    {
+        vg_shapes_summary h;
+        memset(&h, 0, sizeof h);
+        CHECK(isnan(vg_shapes_accel_median(&h)), "median of no clips: NAN");
+        h.accel_hist[3] = 2, h.accel_hist[5] = 2; /* [0.3, 0.4) x 2, [0.5, 0.6) x 2: half = 2 at 0.4 */
+        CHECK(fabs(vg_shapes_accel_median(&h) - 0.4) < 1e-12, "median 0.4, got %g", vg_shapes_accel_median(&h));
+        h.accel_hist[5] = 3; /* 5 clips, half 2.5: 0.5 + 0.5 / 3 bins */
+        CHECK(fabs(vg_shapes_accel_median(&h) - (0.5 + 0.05 / 3)) < 1e-12, "median in bin 5, got %g",
+              vg_shapes_accel_median(&h));
+        memset(&h, 0, sizeof h);
+        h.accel_hist[VG_SHAPES_ACCEL_BINS - 1] = 4;
+        CHECK(fabs(vg_shapes_accel_median(&h) - (VG_SHAPES_ACCEL_BINS - 1) * VG_SHAPES_ACCEL_BIN_PX) < 1e-12,
+              "median in the open last bin: its lower edge, got %g", vg_shapes_accel_median(&h));
     }
 
     /* NaN: that frame is invalid, the clip not smooth; the API rejects bad arguments */

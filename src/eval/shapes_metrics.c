@@ -46,6 +46,23 @@ void vg_shapes_metrics_default(vg_shapes_metrics_config *cfg, int size) {
     cfg->wall_margin = 1.0f;
 }
 
+double vg_shapes_accel_median(const vg_shapes_summary *s) {
+    int64_t total = 0;
+    for (int b = 0; b < VG_SHAPES_ACCEL_BINS; b++) total += s->accel_hist[b];
+    if (total == 0) return NAN;
+    const double half = 0.5 * (double)total;
+    int64_t below = 0;
+    for (int b = 0; b < VG_SHAPES_ACCEL_BINS; b++) {
+        const int64_t in = s->accel_hist[b];
+        if (in > 0 && (double)(below + in) >= half) {
+            if (b == VG_SHAPES_ACCEL_BINS - 1) return b * VG_SHAPES_ACCEL_BIN_PX;
+            return (b + (half - (double)below) / (double)in) * VG_SHAPES_ACCEL_BIN_PX;
+        }
+        below += in;
+    }
+    return NAN; /* not reached */
+}
+
 const char *vg_shapes_verdict_name(vg_shapes_verdict v) {
     static const char *const names[VG_SHAPES_VERDICT_COUNT] = {"valid", "empty", "many", "small", "large", "nonfinite"};
     return (unsigned)v < VG_SHAPES_VERDICT_COUNT ? names[v] : "?";
@@ -544,6 +561,10 @@ vg_status vg_shapes_metrics_batch(const vg_shapes_metrics_config *cfg, const flo
         summary->valid_frames += res[i].valid_frames;
         summary->valid_clips += res[i].valid_frames == T;
         summary->smooth_clips += res[i].smooth;
+        if (res[i].valid_frames == T) {
+            double bin = floor(fmax(0.0, res[i].max_accel) / VG_SHAPES_ACCEL_BIN_PX);
+            summary->accel_hist[bin < VG_SHAPES_ACCEL_BINS - 1 ? (int)bin : VG_SHAPES_ACCEL_BINS - 1]++;
+        }
         for (int v = 0; v < VG_SHAPES_VERDICT_COUNT; v++) summary->verdicts[v] += verdicts[(int64_t)i * VG_SHAPES_VERDICT_COUNT + v];
     }
     summary->valid_frac = n ? (double)summary->valid_frames / (double)summary->frames : 0.0;

@@ -88,11 +88,19 @@ typedef struct vg_shapes_clip {
     float max_bounce;     /* the same at the two steps around each bounce */
 } vg_shapes_clip;
 
+/* The largest second difference (max_accel) of clips whose every frame is
+ * valid, in bins of VG_SHAPES_ACCEL_BIN_PX pixels; the last bin holds
+ * everything from (VG_SHAPES_ACCEL_BINS - 1) bins up. How far from
+ * constant velocity the valid clips are, whether or not they pass. */
+#define VG_SHAPES_ACCEL_BINS 80
+#define VG_SHAPES_ACCEL_BIN_PX 0.1
+
 /* Over a batch. */
 typedef struct vg_shapes_summary {
     int64_t clips, frames;
     int64_t valid_frames, valid_clips, smooth_clips;
     int64_t verdicts[VG_SHAPES_VERDICT_COUNT]; /* frames per verdict */
+    int64_t accel_hist[VG_SHAPES_ACCEL_BINS];  /* all-valid clips by max_accel */
     double valid_frac;    /* valid_frames / frames */
     double smooth_frac;   /* smooth_clips / clips */
 } vg_shapes_summary;
@@ -108,6 +116,11 @@ vg_status vg_shapes_metrics_clip(const vg_shapes_metrics_config *cfg, const floa
  * per_clip (n entries) may be NULL. */
 vg_status vg_shapes_metrics_batch(const vg_shapes_metrics_config *cfg, const float *clips, int n, int T,
                                   vg_shapes_clip *per_clip, vg_shapes_summary *summary);
+
+/* The median max_accel of the all-valid clips in s's histogram (linear
+ * within its bin), pixels; NAN without such clips. The last bin has no
+ * upper edge: a median there reads as its lower edge. */
+double vg_shapes_accel_median(const vg_shapes_summary *s);
 
 /* "valid", "empty", "many", "small", "large", "nonfinite". */
 const char *vg_shapes_verdict_name(vg_shapes_verdict v);

@@ -79,9 +79,11 @@ static json_t *shapes_json(const vg_shapes_summary *s) {
     json_t *v = json_object();
     for (int k = 0; k < VG_SHAPES_VERDICT_COUNT; k++)
         json_object_set_new(v, vg_shapes_verdict_name((vg_shapes_verdict)k), json_integer(s->verdicts[k]));
-    return json_pack("{s:I, s:I, s:f, s:f, s:f, s:o}", "clips", (json_int_t)s->clips, "frames", (json_int_t)s->frames,
+    const double med = vg_shapes_accel_median(s);
+    return json_pack("{s:I, s:I, s:f, s:f, s:f, s:o, s:o}", "clips", (json_int_t)s->clips, "frames", (json_int_t)s->frames,
                      "valid_frames", s->valid_frac, "smooth_clips", s->smooth_frac, "valid_clips",
-                     s->clips ? (double)s->valid_clips / (double)s->clips : 0.0, "frame_verdicts", v);
+                     s->clips ? (double)s->valid_clips / (double)s->clips : 0.0, "frame_verdicts", v,
+                     "median_accel_px", isfinite(med) ? json_real(med) : json_null());
 }
 
 /* Labels of the digits frame verdicts and clip motion outcomes. */
@@ -632,6 +634,9 @@ int cmd_eval(int argc, char **argv) {
         report(results, &P, "all-valid clips (shapes)", "shapes_valid_clips", NULL, NULL,
                g ? (double)g->valid_clips / (double)g->clips : NAN, (double)B.shapes.valid_clips / (double)B.shapes.clips,
                "higher", 100, "%.1f%%", NULL);
+        /* how far the all-valid clips are from constant velocity, smooth or not */
+        report(results, &P, "median max 2nd diff, all-valid clips", "shapes_median_accel_px", NULL, NULL,
+               g ? vg_shapes_accel_median(g) : NAN, vg_shapes_accel_median(&B.shapes), "lower", 1, "%.2f px", NULL);
         print_breakdown(table, "frames by verdict", verdict_label, VG_SHAPES_VERDICT_COUNT, g ? g->verdicts : NULL,
                         g ? g->frames : 0, B.shapes.verdicts, B.shapes.frames);
     }

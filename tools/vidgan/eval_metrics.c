@@ -25,6 +25,7 @@ void eval_shapes_add(vg_shapes_summary *a, const vg_shapes_summary *b) {
     a->valid_clips += b->valid_clips;
     a->smooth_clips += b->smooth_clips;
     for (int k = 0; k < VG_SHAPES_VERDICT_COUNT; k++) a->verdicts[k] += b->verdicts[k];
+    for (int k = 0; k < VG_SHAPES_ACCEL_BINS; k++) a->accel_hist[k] += b->accel_hist[k];
     a->valid_frac = a->frames ? (double)a->valid_frames / (double)a->frames : 0;
     a->smooth_frac = a->clips ? (double)a->smooth_clips / (double)a->clips : 0;
 }
