@@ -1,7 +1,6 @@
 """PyTorch side of bench/bench_train.c: the same 3D-DCGAN training step
 (tools/ref_dcgan3d.py, float32, non-saturating loss, Adam 2e-4 (0.5, 0.999)),
-followed, as vidgan's, by an EMA of G's parameters (decay 0.999 with the
-warm-up min(decay, (1 + t) / (10 + t))), same batch and thread count, synthetic data; sampling = G forward of a batch
+same batch and thread count, synthetic data; sampling = G forward of a batch
 under no_grad with BatchNorm on batch statistics; peak RSS of the process.
 
 Usage: /usr/bin/python3 bench/bench_train_torch.py SIZE [threads] [steps] [batch]
@@ -29,17 +28,11 @@ def main():
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     real = torch.rand(batch, 3, 16, size, size) * 2 - 1
-    params = list(G.parameters())
-    ema = [p.detach().clone() for p in params]
     ms = []
     for s in range(steps + 2):
         z = torch.randn(batch, 100)
         t0 = time.perf_counter()
         train_step(G, D, opt_g, opt_d, real, z)
-        with torch.no_grad():
-            d = min(0.999, (1 + s) / (10 + s))
-            torch._foreach_mul_(ema, d)
-            torch._foreach_add_(ema, params, alpha=1 - d)
         if s >= 2:
             ms.append(1e3 * (time.perf_counter() - t0))
     z = torch.randn(batch, 100)
