@@ -10,8 +10,6 @@
 #include "nn/spectral_norm.h"
 
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
-
-int vg_dcgan3d_latent_dim(const vg_dcgan3d_config *c) { return c->z_dim + (c->frames + 1) * c->motion_dim; }
 static int ilog2(int x) {
     int n = 0;
     while (x > 1) x >>= 1, n++;
@@ -34,6 +32,8 @@ int vg_g_arch_parse(const char *name, vg_g_arch *out) {
         }
     return 0;
 }
+
+int vg_dcgan3d_latent_dim(const vg_dcgan3d_config *c) { return c->z_dim + (c->frames + 1) * c->motion_dim; }
 
 vg_status vg_dcgan3d_config_check(const vg_dcgan3d_config *c) {
     if (!vg_g_arch_name(c->g_arch)) return vg_fail(VG_ERR_INVALID, "dcgan3d: unknown generator architecture %d", (int)c->g_arch);
@@ -397,14 +397,13 @@ vg_tensor *vg_dcgan3d_discriminate_frames(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor 
 
 vg_status vg_dcgan3d_sample(vg_dcgan3d *m, vg_ctx *ctx, const float *z, int n, int chunk, vg_bn_mode bn, float *out) {
     const vg_dcgan3d_config *c = &m->cfg;
-    const int64_t clip = (int64_t)c->channels * c->frames * c->size * c->size;
+    const int64_t clip = (int64_t)c->channels * c->frames * c->size * c->size, latent = vg_dcgan3d_latent_dim(c);
     if (chunk <= 0) chunk = 16;
     vg_ctx_set_grad_enabled(ctx, 0);
     vg_status st = VG_OK;
     for (int i = 0; i < n && st == VG_OK; i += chunk) {
         int k = n - i < chunk ? n - i : chunk;
         vg_ctx_reset(ctx);
-        const int latent = vg_dcgan3d_latent_dim(c);
         vg_tensor *zt = vg_tensor_from(ctx, 2, (int64_t[]){k, latent}, z + (int64_t)i * latent);
         vg_tensor *video = vg_dcgan3d_generate(m, ctx, zt, bn);
         if (!video)
