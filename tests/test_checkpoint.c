@@ -156,10 +156,10 @@ static int configs_equal(const vg_train_config *a, const vg_train_config *b) {
            a->model.g_base == b->model.g_base && a->model.d_base == b->model.d_base &&
            a->model.spectral_norm == b->model.spectral_norm && a->model.g_arch == b->model.g_arch &&
            a->model.image_d == b->model.image_d && a->model.two_stream == b->model.two_stream &&
-           a->model.motion_dim == b->model.motion_dim && a->loss == b->loss && a->batch == b->batch &&
+           a->model.motion_dim == b->model.motion_dim && a->model.sprite == b->model.sprite && a->loss == b->loss && a->batch == b->batch &&
            a->d_steps == b->d_steps && a->lr_g == b->lr_g && a->lr_d == b->lr_d && a->beta1 == b->beta1 &&
            a->beta2 == b->beta2 && a->eps == b->eps && a->ema_decay == b->ema_decay && a->seed == b->seed &&
-           a->label_smooth == b->label_smooth && a->instance_noise == b->instance_noise && a->mask_l1 == b->mask_l1 &&
+           a->label_smooth == b->label_smooth && a->instance_noise == b->instance_noise && a->mask_l1 == b->mask_l1 && a->path_l1 == b->path_l1 &&
            a->noise_steps == b->noise_steps;
 }
 
@@ -167,7 +167,7 @@ static int configs_equal(const vg_train_config *a, const vg_train_config *b) {
 
 /* noise: instance noise that reaches 0 within the resumed part */
 static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, vg_g_arch g_arch, int image_d, int noise,
-                                       int two_stream, int motion_dim) {
+                                       int two_stream, int motion_dim, int sprite) {
     const int N = 3, M = 3;
     vg_train_config c;
     small_config(&c);
@@ -175,6 +175,8 @@ static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, v
     c.model.image_d = image_d;
     c.model.two_stream = two_stream;
     c.model.motion_dim = motion_dim;
+    c.model.sprite = sprite;
+    c.path_l1 = sprite ? 0.75 : 0; /* the path penalty rides along with the sprite */
     c.mask_l1 = two_stream ? 0.25 : 0; /* VGAN's mask penalty rides along with the two-stream generator */
     c.instance_noise = noise ? 0.25 : 0;
     c.noise_steps = noise ? N + 1 : 0;
@@ -214,6 +216,16 @@ static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, v
     CHECK(snap_equal(&got, &want, "resume"), "N + save/load + M == N + M, bit for bit");
     snap_free(&got);
     vg_trainer_free(&r);
+    if (sprite) { /* the same model without the sprite has other tensors: refused by name */
+        vg_train_config plain = c;
+        plain.model.sprite = 0;
+        plain.path_l1 = 0;
+        CHECK(vg_trainer_init(&r, &plain, ds) == VG_OK, "init: %s", vg_last_error());
+        st = vg_ckpt_load(&r, ckpt);
+        CHECK(st != VG_OK && strstr(vg_last_error(), "model_config.sprite differs: the checkpoint has 1, the trainer 0"),
+              "a sprite checkpoint into a trainer without: %s", vg_last_error());
+        vg_trainer_free(&r);
+    }
 
     /* metadata and read_config */
     vg_st_file *f;
@@ -490,6 +502,10 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
           .meta_val = "{\"size\":16,\"frames\":4,\"channels\":3,\"z_dim\":16,\"g_base\":8,\"d_base\":8,\"spectral_norm\":0,"
                       "\"motion_dim\":\"ten\"}"},
          "model_config.motion_dim", "model motion_dim not a number"},
+        {{.meta_key = "model_config",
+          .meta_val = "{\"size\":16,\"frames\":4,\"channels\":3,\"z_dim\":16,\"g_base\":8,\"d_base\":8,\"spectral_norm\":0,"
+                      "\"sprite\":3}"},
+         "model_config.sprite must be 0 or 1", "model sprite 3"},
 
         {{.meta_key = "train_config", .meta_val = "{\"loss\":\"hinge\"}"}, "train_config.batch", "train config short"},
         {{.meta_key = "train_config",
@@ -522,6 +538,14 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
           .meta_val = "{\"loss\":\"hinge\",\"batch\":4,\"d_steps\":2,\"lr_g\":0.0002,\"lr_d\":0.0001,\"beta1\":0.5,"
                       "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":\"12345678901234567\",\"mask_l1\":0.1}"},
          "train_config.mask_l1 differs", "mask penalty in the file only"},
+        {{.meta_key = "train_config",
+          .meta_val = "{\"loss\":\"hinge\",\"batch\":4,\"d_steps\":2,\"lr_g\":0.0002,\"lr_d\":0.0001,\"beta1\":0.5,"
+                      "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":\"12345678901234567\",\"path_l1\":-2}"},
+         "train_config.path_l1 must be >= 0, got -2", "negative path penalty"},
+        {{.meta_key = "train_config",
+          .meta_val = "{\"loss\":\"hinge\",\"batch\":4,\"d_steps\":2,\"lr_g\":0.0002,\"lr_d\":0.0001,\"beta1\":0.5,"
+                      "\"beta2\":0.999,\"eps\":1e-08,\"ema_decay\":0.9,\"seed\":\"12345678901234567\",\"path_l1\":0.5}"},
+         "train_config.path_l1 differs", "path penalty in the file only"},
         {{.meta_key = "rng", .meta_val = "{\"generator\":\"mt19937\",\"seed\":\"1\",\"step\":\"3\"}"}, "rng.generator",
          "rng generator"},
         {{.meta_key = "rng", .meta_val = "{\"generator\":\"philox4x32-10\",\"seed\":\"12345678901234567\",\"step\":\"4\",\"stream\":\"0\"}"},
@@ -880,10 +904,12 @@ int main(int argc, char **argv) {
     }
     char *ckpt = path_in(tmpdir, "ckpt-00000003.safetensors");
     char *ckpt_resize = path_in(tmpdir, "resize.safetensors");
-    test_resume_and_round_trip(ds, ckpt_resize, VG_G_RESIZE, 1, 1, 1, 3);
+    test_resume_and_round_trip(ds, ckpt_resize, VG_G_RESIZE, 1, 1, 1, 3, 0);
+    remove(ckpt_resize);
+    test_resume_and_round_trip(ds, ckpt_resize, VG_G_RESIZE, 0, 0, 1, 2, 1);
     remove(ckpt_resize);
     free(ckpt_resize);
-    test_resume_and_round_trip(ds, ckpt, VG_G_DECONV, 0, 0, 0, 0);
+    test_resume_and_round_trip(ds, ckpt, VG_G_DECONV, 0, 0, 0, 0, 0);
     test_broken_files(ds, ckpt);
     test_nonfinite(ds);
     test_prune(ds, ckpt);

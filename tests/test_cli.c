@@ -236,6 +236,20 @@ int main(int argc, char **argv) {
              " && grep -c 'mask_l1.\\{1,3\\}:0.05' %s/mo/ckpt-00000002.safetensors",
              vidgan, SMALL, tmp, tmp, tmp);
     CHECK(rc == 0, "train --motion-dim 3 --mask-l1 0.05: exit %d, motion_dim 3 and mask_l1 0.05 in the checkpoint", rc);
+    rc = run("%s train %s --motion-dim 3 --sprite --steps 1 --out %s/p", vidgan, SMALL, tmp);
+    CHECK(rc == 2 && output_has("the sprite generator needs two_stream and motion_dim > 0") && !exists("%s/p", tmp),
+          "--sprite without --two-stream refused before a run folder is made: exit %d", rc);
+    rc = run("%s train %s --motion-dim 3 --two-stream --path-l1 0.5 --steps 1 --out %s/p", vidgan, SMALL, tmp);
+    CHECK(rc == 2 && output_has("the path penalty needs the sprite generator") && !exists("%s/p", tmp),
+          "--path-l1 without --sprite refused before a run folder is made: exit %d", rc);
+    rc = run("%s train %s --motion-dim 3 --two-stream --sprite --path-l1 0.25 --steps 2 --sample-every 0 --ckpt-every 2"
+             " --out %s/spr && grep -c 'sprite.\\{1,3\\}:1' %s/spr/ckpt-00000002.safetensors"
+             " && grep -c 'path_l1.\\{1,3\\}:0.25' %s/spr/ckpt-00000002.safetensors"
+             " && %s sample --ckpt %s/spr/ckpt-00000002.safetensors --n 2 --seed 3 -o %s/spr.gif",
+             vidgan, SMALL, tmp, tmp, tmp, vidgan, tmp, tmp);
+    snprintf(path, sizeof path, "%s/spr_000.gif", tmp);
+    CHECK(rc == 0 && ffprobe_frames(path) == 8, "train --sprite --path-l1 0.25: exit %d, sprite 1 and path_l1 0.25 in the checkpoint, %d sampled frames (want 8)", rc,
+          ffprobe_frames(path));
     snprintf(path, sizeof path, "%s/mo-walk.gif", tmp);
     rc = run("%s sample --ckpt %s/mo/ckpt-00000002.safetensors --n 2 --interp 3 --grid -o %s", vidgan, tmp, path);
     CHECK(rc == 0 && ffprobe_frames(path) == 24, "motion model latent walk: exit %d, %d frames (want 3 x 8)", rc,

@@ -80,7 +80,7 @@ int main(void) {
     int steps = (int)vt_arg_int(cfg, "steps");
     const double noise_std = vt_arg_double(cfg, "noise_std"), smooth = vt_arg_double(cfg, "label_smooth");
     const int motion_dim = (int)vt_arg_int(cfg, "motion_dim");
-    const double mask_l1 = vt_arg_double(cfg, "mask_l1");
+    const double mask_l1 = vt_arg_double(cfg, "mask_l1"), path_l1 = vt_arg_double(cfg, "path_l1");
     const int64_t noise_steps = vt_arg_int(cfg, "noise_steps");
     json_decref(cfg);
 
@@ -99,7 +99,8 @@ int main(void) {
     const char *kinds[] = {"nonsat",       "hinge",        "lsgan",
                            "hinge_sn",     "nonsat_resize", "nonsat_imaged",
                            "nonsat_noise", "lsgan_smooth",  "nonsat_twostream",
-                           "nonsat_twostream_resize", "nonsat_motion_twostream_resize", "nonsat_twostream_mask"};
+                           "nonsat_twostream_resize", "nonsat_motion_twostream_resize", "nonsat_twostream_mask",
+                           "nonsat_sprite_twostream_resize"};
     for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++) {
         int sn = strstr(kinds[k], "_sn") != NULL, rs = strstr(kinds[k], "_resize") != NULL;
         int image_d = strstr(kinds[k], "_imaged") != NULL, noise = strstr(kinds[k], "_noise") != NULL;
@@ -113,8 +114,10 @@ int main(void) {
         c.model.g_arch = rs ? VG_G_RESIZE : VG_G_DECONV;
         c.model.image_d = image_d;
         c.model.two_stream = strstr(kinds[k], "_twostream") != NULL;
-        c.model.motion_dim = strstr(kinds[k], "_motion") ? motion_dim : 0;
+        c.model.sprite = strstr(kinds[k], "_sprite") != NULL;
+        c.model.motion_dim = strstr(kinds[k], "_motion") || c.model.sprite ? motion_dim : 0;
         c.mask_l1 = strstr(kinds[k], "_mask") ? mask_l1 : 0;
+        c.path_l1 = c.model.sprite ? path_l1 : 0;
         const float *zk = c.model.motion_dim ? z_motion : z;
         const int64_t latent = vg_dcgan3d_latent_dim(&c.model);
         const char *init = sn ? "init_sn." : image_d ? "init_di." : "init.";
@@ -123,7 +126,8 @@ int main(void) {
             CHECK(0, "%s: trainer: %s", kinds[k], vg_last_error());
             continue;
         }
-        const char *init_g = c.model.motion_dim ? "init_mo."
+        const char *init_g = c.model.sprite       ? "init_sp."
+                             : c.model.motion_dim ? "init_mo."
                              : c.model.two_stream ? (rs ? "init_tsrs." : "init_ts.")
                              : rs ? "init_rs." : init;
         CHECK(vg_params_from_file(t.model.G, f, init_g, 0) == VG_OK, "%s", vg_last_error());

@@ -59,19 +59,28 @@ class Generator(nn.Module):
     motion_dim M > 0: MoCoGAN's generator (vidgan's --motion-dim): z is
     [z_C (z_dim) | h_0 (M) | e_1 .. e_T (M each)], h_t = GRUCell(e_t, h_{t-1})
     ("motion"), and "net" is a 2D generator (temporal kernels 1) run on
-    [z_C | h_t] for every frame; the background stream reads z_C."""
+    [z_C | h_t] for every frame; the background stream reads z_C.
+    sprite (needs two_stream and motion_dim; vidgan's --sprite): "net" is a
+    2D generator on z_C alone that draws one foreground image and mask per
+    clip, and frame t shows it translated by p_t pixels with grid_sample
+    (bilinear, zeros outside), p_0 = (size / 2) path_start(h_0), p_t =
+    p_{t-1} + (size / 2) path_step(h_t)."""
 
-    def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64, arch="deconv", two_stream=False, motion_dim=0):
+    def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64, arch="deconv", two_stream=False, motion_dim=0,
+                 sprite=False):
         super().__init__()
+        assert not sprite or (two_stream and motion_dim > 0)
         S, t0, td = geometry(size, frames)
-        self.net = generator_stream(S, t0, td, z_dim + motion_dim, base, channels + (1 if two_stream else 0), arch,
-                                    flat=motion_dim > 0, tanh=not two_stream)
+        self.net = generator_stream(S, t0, td, z_dim + (0 if sprite else motion_dim), base,
+                                    channels + (1 if two_stream else 0), arch, flat=motion_dim > 0, tanh=not two_stream)
         if two_stream:
             self.bg = Background(generator_stream(S, t0, td, z_dim, base, channels, arch, flat=True))
         if motion_dim:
             self.motion = nn.GRUCell(motion_dim, motion_dim)
+        if sprite:
+            self.path_start, self.path_step = nn.Linear(motion_dim, 2), nn.Linear(motion_dim, 2)
         self.z_dim, self.channels, self.two_stream = z_dim, channels, two_stream
-        self.motion_dim, self.frames = motion_dim, frames
+        self.motion_dim, self.frames, self.sprite, self.size = motion_dim, frames, sprite, size
 
     def latent_dim(self):
         return self.z_dim + (self.frames + 1) * self.motion_dim
@@ -80,6 +89,15 @@ class Generator(nn.Module):
         """The video; with_mask: (video, mask) (mask None with one stream)."""
         n, Zc, M = z.shape[0], self.z_dim, self.motion_dim
         z5 = z[:, :Zc].reshape(n, Zc, 1, 1, 1)
+        if self.sprite:
+            h = self.net(z5)  # (N, C + 1, 1, H, W): one image and mask per clip
+            sprite = torch.cat([torch.tanh(h[:, :self.channels]), torch.sigmoid(h[:, self.channels:])], 1)
+            self.last_path = self.path(z)  # (N, 2, T), for the path penalty
+            moved = translate(sprite[:, :, 0], self.last_path)
+            fg, mask = moved[:, :self.channels], moved[:, self.channels:]
+            bg = self.bg.net(z5)
+            video = bg + mask * (fg - bg)
+            return (video, mask) if with_mask else video
         if M:
             h, codes = z[:, Zc:Zc + M], []
             for t in range(self.frames):
@@ -96,6 +114,39 @@ class Generator(nn.Module):
         bg = self.bg.net(z5)
         video = bg + mask * (fg - bg)
         return (video, mask) if with_mask else video
+
+
+    def motion_states(self, z):
+        Zc, M = self.z_dim, self.motion_dim
+        hs = [z[:, Zc:Zc + M]]
+        for t in range(self.frames):
+            hs.append(self.motion(z[:, Zc + M * (t + 1):Zc + M * (t + 2)], hs[-1]))
+        return hs
+
+    def path(self, z):
+        """The sprite's offsets in pixels, (N, 2, T): x then y."""
+        hs = self.motion_states(z)
+        p = self.path_start(hs[0])[:, :, None]  # (N, 2, 1)
+        if self.frames > 1:
+            steps = self.path_step(torch.stack(hs[1:self.frames], 2).transpose(1, 2)).transpose(1, 2)  # (N, 2, T - 1)
+            p = torch.cat([p, p + torch.cumsum(steps, 2)], 2)
+        return p * (0.5 * self.size)
+
+
+def translate(img, path):
+    """img (N, K, H, W) moved by path (N, 2, T) pixels -> (N, K, T, H, W):
+    output pixel (x, y) of frame t samples img at (x - p_x, y - p_y),
+    bilinear, zeros outside (grid_sample, align_corners=True)."""
+    N, K, H, W = img.shape
+    T = path.shape[2]
+    xs = torch.arange(W, dtype=img.dtype).reshape(1, 1, 1, W)
+    ys = torch.arange(H, dtype=img.dtype).reshape(1, 1, H, 1)
+    gx = ((xs - path[:, 0, :, None, None]) * (2.0 / (W - 1)) - 1).expand(N, T, H, W)
+    gy = ((ys - path[:, 1, :, None, None]) * (2.0 / (H - 1)) - 1).expand(N, T, H, W)
+    grid = torch.stack([gx, gy], -1).reshape(N * T, H, W, 2)
+    src = img[:, None].expand(N, T, K, H, W).reshape(N * T, K, H, W)
+    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    return out.reshape(N, T, K, H, W).transpose(1, 2)
 
 
 class Discriminator(nn.Module):
@@ -166,14 +217,15 @@ def loss_g(kind, fake):
     return F.softplus(-fake).mean()
 
 
-def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat", DI=None, smooth=0.0, noise=None, mask_l1=0.0):
+def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat", DI=None, smooth=0.0, noise=None, mask_l1=0.0, path_l1=0.0):
     """One iteration as vidgan's trainer (d_steps = 1); returns (loss_D, loss_G).
     With an image discriminator DI (its parameters in opt_d), its losses are
     added to the video discriminator's (MoCoGAN). smooth: one-sided label
     smoothing. noise(call): instance noise (a tensor shaped like the clips,
     or None) added to D's real clips (call 0), to the fake clips of D's
     step (1) and of G's step (2). mask_l1: VGAN's penalty, G's loss gains
-    mask_l1 * mean(mask) of the two-stream generator."""
+    mask_l1 * mean(mask) of the two-stream generator. path_l1: G's loss gains
+    path_l1 * mean |second difference| of the sprite's path (pixels)."""
     def noisy(x, call):
         n = noise(call) if noise else None
         return x if n is None else x + n
@@ -194,6 +246,9 @@ def train_step(G, D, opt_g, opt_d, real, z, kind="nonsat", DI=None, smooth=0.0, 
         lg = lg + loss_g(kind, DI(fake))
     if mask_l1:
         lg = lg + mask_l1 * mask.mean()
+    if path_l1:
+        p = G.last_path
+        lg = lg + path_l1 * (p[:, :, 2:] - 2 * p[:, :, 1:-1] + p[:, :, :-2]).abs().mean()
     lg.backward()
     opt_g.step()
     return ld.item(), lg.item()

@@ -63,6 +63,7 @@ def main():
     ap.add_argument("--image-d", action="store_true", help="MoCoGAN's image discriminator beside D (vidgan's --image-d)")
     ap.add_argument("--two-stream", action="store_true", help="VGAN's two-stream generator (vidgan's --two-stream)")
     ap.add_argument("--motion-dim", type=int, default=0, help="MoCoGAN's motion GRU (vidgan's --motion-dim)")
+    ap.add_argument("--sprite", action="store_true", help="one foreground image per clip moved along a path (vidgan's --sprite)")
     ap.add_argument("--label-smooth", type=float, default=0.0, help="vidgan's --label-smooth")
     ap.add_argument("--instance-noise", type=float, default=0.0,
                     help="vidgan's --instance-noise, falling linearly to 0 at --steps (torch's own noise)")
@@ -76,7 +77,8 @@ def main():
     torch.manual_seed(a.seed)
     clips = np.load(os.path.join(a.cache, "clips.npy"), mmap_mode="r")  # (N, T, H, W, C)
     N, T, H, W, C = clips.shape
-    G = Generator(H, T, C, a.z_dim, a.g_base, a.g_arch, two_stream=a.two_stream, motion_dim=a.motion_dim)
+    G = Generator(H, T, C, a.z_dim, a.g_base, a.g_arch, two_stream=a.two_stream, motion_dim=a.motion_dim,
+                  sprite=a.sprite)
     D = Discriminator(H, T, C, a.d_base, a.spectral_norm)
     DI = ImageDiscriminator(H, C, a.d_base, a.spectral_norm) if a.image_d else None
     for m in (G, D) + ((DI,) if DI is not None else ()):

@@ -48,6 +48,10 @@ vg_status vg_dcgan3d_config_check(const vg_dcgan3d_config *c) {
     if (c->z_dim < 1 || c->z_dim > 4096) return vg_fail(VG_ERR_INVALID, "dcgan3d: z_dim must be in [1, 4096], got %d", c->z_dim);
     if (c->motion_dim < 0 || c->motion_dim > 1024)
         return vg_fail(VG_ERR_INVALID, "dcgan3d: motion_dim must be in [0, 1024], got %d", c->motion_dim);
+    if (c->sprite != 0 && c->sprite != 1) return vg_fail(VG_ERR_INVALID, "dcgan3d: sprite must be 0 or 1, got %d", c->sprite);
+    if (c->sprite && (!c->two_stream || c->motion_dim < 1))
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: the sprite generator needs two_stream and motion_dim > 0 (its path comes "
+                                       "from the motion GRU, its background from the second stream)");
     if ((int64_t)c->motion_dim * (c->frames + 1) > ((int64_t)1 << 20))
         return vg_fail(VG_ERR_INVALID, "dcgan3d: motion_dim %d x %d frames is too long a latent vector", c->motion_dim, c->frames);
     if (c->g_base < 1 || c->g_base > 1024 || c->d_base < 1 || c->d_base > 1024)
@@ -60,7 +64,7 @@ vg_status vg_dcgan3d_config_check(const vg_dcgan3d_config *c) {
     const int S = ilog2(c->size / 4);
     int64_t wide_g = (int64_t)c->g_base << (S - 1), wide_d = (int64_t)c->d_base << (S - 1), total = 0;
     total += (int64_t)(c->z_dim + c->motion_dim) * wide_g * 64; /* an upper bound of each layer: kernels have <= 64 taps */
-    total += 6 * (int64_t)c->motion_dim * (c->motion_dim + 1); /* the motion GRU */
+    total += 6 * (int64_t)c->motion_dim * (c->motion_dim + 1) + 4 * ((int64_t)c->motion_dim + 1); /* GRU, path heads */
     for (int64_t w = wide_g; w >= 2; w /= 2) total += w * (w / 2) * (c->two_stream ? 64 + 16 : 64);
     for (int64_t w = wide_d; w >= 2; w /= 2) total += w * (w / 2) * (c->image_d ? 64 + 16 : 64);
     total += (int64_t)(wide_d + c->g_base + c->d_base) * 64 * 3;
@@ -125,7 +129,9 @@ static void init_unit(vg_tensor *t, uint64_t seed, uint64_t offset) {
 
 /* DCGAN initialisation: conv N(0, 0.02), BN weight N(1, 0.02), BN bias 0,
  * running stats (0, 1), spectral norm vectors random unit; the motion GRU
- * as torch.nn.GRUCell, U(-1/sqrt(M), 1/sqrt(M)) for weights and biases.
+ * as torch.nn.GRUCell, U(-1/sqrt(M), 1/sqrt(M)) for weights and biases;
+ * the sprite's path heads N(0, 0.02) weights (a few tenths of a pixel per
+ * frame at first) and zero biases.
  * Each tensor gets its own stream offset. */
 static void init_params(vg_params *P, vg_ctx *ctx, uint64_t seed, int motion_dim) {
     uint64_t offset = 0;
@@ -227,7 +233,8 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
 
     m->ng = S + 1;
     const int M = cfg->motion_dim; /* > 0: the main stream is a per-frame 2D generator */
-    st = declare_generator(m->G, m->g, "G", cfg, S, M ? 0 : t_doublings, M ? 0 : t0, cfg->z_dim + M,
+    /* the sprite's stream draws one image per clip from z_C alone */
+    st = declare_generator(m->G, m->g, "G", cfg, S, M ? 0 : t_doublings, M ? 0 : t0, cfg->z_dim + (cfg->sprite ? 0 : M),
                            cfg->channels + (cfg->two_stream ? 1 : 0));
     if (cfg->two_stream && st == VG_OK) {
         m->nbg = S + 1;
@@ -239,6 +246,13 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
         m->gru_b_ih = vg_param_add(m->G, "G.motion.bias_ih", 1, (int64_t[]){3 * M});
         m->gru_b_hh = vg_param_add(m->G, "G.motion.bias_hh", 1, (int64_t[]){3 * M});
         if (!m->gru_w_ih || !m->gru_w_hh || !m->gru_b_ih || !m->gru_b_hh) st = VG_ERR_INVALID;
+    }
+    if (cfg->sprite && st == VG_OK) {
+        m->path_start_w = vg_param_add(m->G, "G.path_start.weight", 2, (int64_t[]){2, M});
+        m->path_start_b = vg_param_add(m->G, "G.path_start.bias", 1, (int64_t[]){2});
+        m->path_step_w = vg_param_add(m->G, "G.path_step.weight", 2, (int64_t[]){2, M});
+        m->path_step_b = vg_param_add(m->G, "G.path_step.bias", 1, (int64_t[]){2});
+        if (!m->path_start_w || !m->path_start_b || !m->path_step_w || !m->path_step_b) st = VG_ERR_INVALID;
     }
     if (st != VG_OK) return st;
 
@@ -315,31 +329,108 @@ static vg_tensor *run_generator(vg_ctx *ctx, const vg_dcgan3d_layer *layers, int
     return h;
 }
 
+/* MoCoGAN's motion states from z (N, latent_dim): h[0] = h_0 (a slice of
+ * z), h[t] = GRU(e_t, h[t-1]) for t = 1..T, each (N, M). 0 on failure. */
+static int motion_states(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_tensor **h) {
+    const int64_t Zc = m->cfg.z_dim, M = m->cfg.motion_dim, T = m->cfg.frames;
+    h[0] = vg_slice(ctx, z, 1, Zc, Zc + M, 1);
+    for (int64_t t = 1; t <= T && h[t - 1]; t++) {
+        vg_tensor *e = vg_slice(ctx, z, 1, Zc + M * t, Zc + M * (t + 1), 1);
+        h[t] = vg_gru_cell(ctx, e, h[t - 1], m->gru_w_ih, m->gru_w_hh, m->gru_b_ih, m->gru_b_hh);
+    }
+    return h[T] != NULL;
+}
+
 /* MoCoGAN's per-frame latent codes from z (N, latent_dim): (N, z_dim + M,
  * T, 1, 1), frame t's column [z_C | h_t], h_t = GRU(e_t, h_{t-1}). */
 static vg_tensor *motion_latents(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z) {
     const int64_t n = vg_tensor_dim(z, 0), Zc = m->cfg.z_dim, M = m->cfg.motion_dim, T = m->cfg.frames;
-    vg_tensor *zc = vg_slice(ctx, z, 1, 0, Zc, 1);
-    vg_tensor *h = vg_slice(ctx, z, 1, Zc, Zc + M, 1);
-    vg_tensor *codes[256]; /* T <= 256 (vg_dcgan3d_config_check) */
-    for (int64_t t = 0; t < T; t++) {
-        vg_tensor *e = vg_slice(ctx, z, 1, Zc + M * (t + 1), Zc + M * (t + 2), 1);
-        h = vg_gru_cell(ctx, e, h, m->gru_w_ih, m->gru_w_hh, m->gru_b_ih, m->gru_b_hh);
-        codes[t] = h ? vg_reshape(ctx, h, 5, (int64_t[]){n, M, 1, 1, 1}) : NULL;
-        if (!codes[t]) return NULL;
-    }
+    vg_tensor *h[257]; /* T <= 256 (vg_dcgan3d_config_check) */
+    if (!motion_states(m, ctx, z, h)) return NULL;
+    vg_tensor *codes[256];
+    for (int64_t t = 0; t < T; t++)
+        if (!(codes[t] = vg_reshape(ctx, h[t + 1], 5, (int64_t[]){n, M, 1, 1, 1}))) return NULL;
     vg_tensor *motion = vg_concat(ctx, codes, (int)T, 2);
+    vg_tensor *zc = vg_slice(ctx, z, 1, 0, Zc, 1);
     vg_tensor *content = vg_broadcast_to(ctx, vg_reshape(ctx, zc, 5, (int64_t[]){n, Zc, 1, 1, 1}), 5,
                                          (int64_t[]){n, Zc, T, 1, 1});
     return vg_concat(ctx, (vg_tensor *[]){content, motion}, 2, 1);
 }
 
-vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn) {
-    return vg_dcgan3d_generate_mask(m, ctx, z, bn, NULL);
+/* The sprite's path in pixels, (N, 2, T): row 0 the x offset, row 1 the y
+ * offset of frame t, p_t = (size / 2) * (path_start(h_0) + sum over s = 1..t
+ * of path_step(h_s)); h_T is not used. The running sum is a product with
+ * the constant (T - 1, T) matrix R[s][t] = [s < t]. */
+static vg_tensor *sprite_path(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z) {
+    const int64_t n = vg_tensor_dim(z, 0), M = m->cfg.motion_dim, T = m->cfg.frames;
+    vg_tensor *h[257];
+    if (!motion_states(m, ctx, z, h)) return NULL;
+    vg_tensor *start = vg_reshape(ctx, vg_linear(ctx, h[0], m->path_start_w, m->path_start_b), 3, (int64_t[]){n, 2, 1});
+    vg_tensor *path = vg_broadcast_to(ctx, start, 3, (int64_t[]){n, 2, T});
+    if (T > 1) {
+        vg_tensor *rows[256];
+        for (int64_t t = 1; t < T; t++)
+            if (!(rows[t - 1] = vg_reshape(ctx, h[t], 3, (int64_t[]){n, 1, M}))) return NULL;
+        vg_tensor *steps = vg_linear(ctx, vg_concat(ctx, rows, (int)(T - 1), 1), m->path_step_w, m->path_step_b);
+        vg_real *r = calloc((size_t)((T - 1) * T), sizeof *r);
+        if (!r) {
+            vg_fail(VG_ERR_NOMEM, "dcgan3d: out of host memory for the sprite path");
+            return NULL;
+        }
+        for (int64_t s = 0; s < T - 1; s++)
+            for (int64_t t = s + 1; t < T; t++) r[s * T + t] = 1;
+        vg_tensor *running = vg_tensor_from(ctx, 2, (int64_t[]){T - 1, T}, r);
+        free(r);
+        /* (N, T - 1, 2) -> (N, 2, T - 1) @ (T - 1, T) */
+        path = vg_add(ctx, path, vg_matmul(ctx, vg_permute(ctx, steps, (const int[]){0, 2, 1}), running));
+    }
+    return vg_scale(ctx, path, 0.5 * m->cfg.size);
 }
 
-vg_tensor *vg_dcgan3d_generate_mask(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn, vg_tensor **mask_out) {
+/* Bilinear translation weights for one axis, (N * T, S, S): entry [i][j] =
+ * max(0, 1 - |sign * (i - j) - d|) for the offset d (N * T) in pixels; with
+ * sign +1, K @ x moves x by d along that axis (output i reads input i - d,
+ * zeros outside), with sign -1 it is that matrix transposed. */
+static vg_tensor *shift_weights(vg_ctx *ctx, vg_tensor *d, int64_t S, int sign) {
+    vg_real *g = malloc((size_t)(S * S) * sizeof *g);
+    if (!g) {
+        vg_fail(VG_ERR_NOMEM, "dcgan3d: out of host memory for the sprite warp");
+        return NULL;
+    }
+    for (int64_t i = 0; i < S; i++)
+        for (int64_t j = 0; j < S; j++) g[i * S + j] = (vg_real)(sign * (i - j));
+    vg_tensor *grid = vg_tensor_from(ctx, 3, (int64_t[]){1, S, S}, g);
+    free(g);
+    vg_tensor *dist = vg_abs(ctx, vg_sub(ctx, grid, vg_reshape(ctx, d, 3, (int64_t[]){-1, 1, 1})));
+    return vg_relu_inplace(ctx, vg_affine(ctx, dist, -1.0, 1.0));
+}
+
+/* The sprite (N, K, 1, H, W) translated by the path (N, 2, T) pixels:
+ * (N, K, T, H, W), frame t = Ky_t @ sprite @ Kx_t^T per channel; what moves
+ * in from outside is 0. This is torch's grid_sample (bilinear, zeros,
+ * align_corners=True) at pixel (x - p_x, y - p_y). */
+static vg_tensor *translate_sprite(vg_ctx *ctx, vg_tensor *sprite, vg_tensor *path) {
+    const int64_t n = vg_tensor_dim(sprite, 0), K = vg_tensor_dim(sprite, 1), H = vg_tensor_dim(sprite, 3),
+                  W = vg_tensor_dim(sprite, 4), T = vg_tensor_dim(path, 2);
+    vg_tensor *ky = shift_weights(ctx, vg_slice(ctx, path, 1, 1, 2, 1), H, 1);
+    vg_tensor *kxt = shift_weights(ctx, vg_slice(ctx, path, 1, 0, 1, 1), W, -1);
+    /* (N, K, H, W) -> (N, H, K, W) -> every frame's copy (N * T, H, K * W) */
+    vg_tensor *rows = vg_permute(ctx, vg_reshape(ctx, sprite, 4, (int64_t[]){n, K, H, W}), (const int[]){0, 2, 1, 3});
+    rows = vg_reshape(ctx, rows, 4, (int64_t[]){n, 1, H, K * W});
+    rows = vg_reshape(ctx, vg_broadcast_to(ctx, rows, 4, (int64_t[]){n, T, H, K * W}), 3, (int64_t[]){n * T, H, K * W});
+    vg_tensor *moved = vg_reshape(ctx, vg_matmul(ctx, ky, rows), 3, (int64_t[]){n * T, H * K, W});
+    moved = vg_reshape(ctx, vg_matmul(ctx, moved, kxt), 5, (int64_t[]){n, T, H, K, W});
+    return vg_permute(ctx, moved, (const int[]){0, 3, 1, 2, 4});
+}
+
+vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn) {
+    return vg_dcgan3d_generate_parts(m, ctx, z, bn, NULL, NULL);
+}
+
+vg_tensor *vg_dcgan3d_generate_parts(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn, vg_tensor **mask_out,
+                                     vg_tensor **path_out) {
     if (mask_out) *mask_out = NULL;
+    if (path_out) *path_out = NULL;
     if (!z) return NULL;
     int64_t n = vg_tensor_dim(z, 0), C = m->cfg.channels;
     if (vg_tensor_ndim(z) != 2 || vg_tensor_dim(z, 1) != vg_dcgan3d_latent_dim(&m->cfg)) {
@@ -351,7 +442,8 @@ vg_tensor *vg_dcgan3d_generate_mask(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg
      * the main stream's without a motion code */
     vg_tensor *z5 = vg_reshape(ctx, m->cfg.motion_dim ? vg_slice(ctx, z, 1, 0, m->cfg.z_dim, 1) : z, 5,
                                (int64_t[]){n, m->cfg.z_dim, 1, 1, 1});
-    vg_tensor *h = run_generator(ctx, m->g, m->ng, m->cfg.motion_dim ? motion_latents(m, ctx, z) : z5, bn);
+    const int sprite = m->cfg.sprite;
+    vg_tensor *h = run_generator(ctx, m->g, m->ng, m->cfg.motion_dim && !sprite ? motion_latents(m, ctx, z) : z5, bn);
     /* tanh and sigmoid in place: nothing's backward reads their inputs (a
      * transposed convolution's output, a slice's copy) */
     if (!m->nbg) return vg_tanh_inplace(ctx, h);
@@ -359,6 +451,13 @@ vg_tensor *vg_dcgan3d_generate_mask(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg
      * background one image per clip, repeated over time */
     vg_tensor *fg = vg_tanh_inplace(ctx, vg_slice(ctx, h, 1, 0, C, 1));
     vg_tensor *mask = vg_sigmoid_inplace(ctx, vg_slice(ctx, h, 1, C, C + 1, 1));
+    if (sprite) { /* one foreground image and mask per clip, moved along the path */
+        vg_tensor *path = sprite_path(m, ctx, z);
+        if (path_out) *path_out = path;
+        vg_tensor *moved = translate_sprite(ctx, vg_concat(ctx, (vg_tensor *[]){fg, mask}, 2, 1), path);
+        fg = vg_slice(ctx, moved, 1, 0, C, 1);
+        mask = vg_slice(ctx, moved, 1, C, C + 1, 1);
+    }
     if (mask_out) *mask_out = mask;
     vg_tensor *bg = vg_tanh_inplace(ctx, run_generator(ctx, m->bg, m->nbg, z5, bn));
     return vg_add(ctx, bg, vg_mul(ctx, mask, vg_sub(ctx, fg, bg)));

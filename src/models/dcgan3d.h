@@ -37,7 +37,14 @@
  * generator (temporal kernels 1) applied to [z_C | h_t] for every frame t,
  * BatchNorm over all frames of the batch (BatchNorm2d on N * T frames);
  * with two_stream its output is the foreground and mask of each frame and
- * the background stream reads z_C alone. At 64x64x16 with bases 64 this is exactly the
+ * the background stream reads z_C alone. With sprite (needs two_stream and
+ * motion_dim), the foreground stream is a 2D generator from z_C alone that
+ * draws ONE foreground image and mask per clip (the sprite), and frame t
+ * shows it translated by p_t pixels (bilinear, zeros outside: a spatial
+ * transformer, Jaderberg et al. 2015, restricted to translation), where
+ * p_0 = (size / 2) * path_start(h_0) and p_t = p_{t-1} + (size / 2) *
+ * path_step(h_t); so the object keeps its shape while it moves and the
+ * GRU only decides where it is. At 64x64x16 with bases 64 this is exactly the
  * engine issue's reference model; at 32x32x16, the 32-pixel one. */
 #ifndef VG_MODELS_DCGAN3D_H
 #define VG_MODELS_DCGAN3D_H
@@ -70,6 +77,8 @@ typedef struct vg_dcgan3d_config {
     int motion_dim;    /* > 0: MoCoGAN's generator, a GRU motion code of this size per
                           frame beside the clip's content code (z_dim), frames made
                           one by one by a 2D generator; 0: off */
+    int sprite;        /* with two_stream and motion_dim: the foreground is one image and
+                          mask per clip moved along a path the motion GRU drives */
 } vg_dcgan3d_config;
 
 /* The latent vector of one clip: z_dim, plus (frames + 1) * motion_dim with
@@ -97,6 +106,9 @@ typedef struct vg_dcgan3d {
     int nbg;         /* 0 without a background stream */
     /* MoCoGAN's motion GRU ("G.motion.weight_ih" ...); NULL without */
     vg_tensor *gru_w_ih, *gru_w_hh, *gru_b_ih, *gru_b_hh;
+    /* the sprite's path heads: start position from h_0, per-frame step
+     * from h_t ("G.path_start.*", "G.path_step.*", Linear(M, 2)); NULL without */
+    vg_tensor *path_start_w, *path_start_b, *path_step_w, *path_step_b;
 } vg_dcgan3d;
 
 /* VG_OK, or the first field out of range (the message names it). */
@@ -114,9 +126,12 @@ typedef enum vg_bn_mode { VG_BN_EVAL = 0, VG_BN_TRAIN = 1, VG_BN_BATCH = 2 } vg_
 
 /* z (N, latent_dim) -> video (N, C, T, H, W) in [-1, 1]. */
 vg_tensor *vg_dcgan3d_generate(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn);
-/* The same; with two_stream and mask != NULL, *mask is the mask (N, 1, T,
- * H, W) in (0, 1) the video was composed with (NULL with one stream). */
-vg_tensor *vg_dcgan3d_generate_mask(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn, vg_tensor **mask);
+/* The same, and the parts the penalties read: with two_stream and mask !=
+ * NULL, *mask is the mask (N, 1, T, H, W) in (0, 1) the video was composed
+ * with (NULL with one stream); with sprite and path != NULL, *path is the
+ * sprite's path (N, 2, T) in pixels, x then y (NULL without a sprite). */
+vg_tensor *vg_dcgan3d_generate_parts(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_bn_mode bn, vg_tensor **mask,
+                                     vg_tensor **path);
 /* Videos for n latent vectors z (n, latent_dim) into out (n, C, T, H, W), host
  * memory, forward only, in chunks of at most `chunk` clips (0: 16) so
  * memory stays bounded; ctx is reset. */

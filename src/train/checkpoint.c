@@ -194,7 +194,7 @@ typedef struct ck_meta {
     const char *data; /* points into the file's metadata */
 } ck_meta;
 
-/* g_arch, image_d, two_stream and motion_dim are written only when not the defaults (deconv, 0, 0, 0), so checkpoints
+/* g_arch, image_d, two_stream, motion_dim and sprite are written only when not the defaults (deconv, 0, 0, 0, 0), so checkpoints
  * of the reference model keep the metadata they always had. */
 static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_config *m) {
     const char *arch = vg_g_arch_name(m->g_arch);
@@ -206,6 +206,7 @@ static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_confi
         snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"two_stream\":1");
     if (m->motion_dim)
         snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"motion_dim\":%d", m->motion_dim);
+    if (m->sprite) snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"sprite\":1");
     int n = snprintf(buf, cap,
                      "{\"size\":%d,\"frames\":%d,\"channels\":%d,\"z_dim\":%d,\"g_base\":%d,\"d_base\":%d,"
                      "\"spectral_norm\":%d%s}",
@@ -213,24 +214,25 @@ static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_confi
     return n > 0 && (size_t)n < cap ? VG_OK : vg_fail(VG_ERR_INVALID, "checkpoint: model config too long");
 }
 
-/* The stabilisers (label_smooth, instance_noise, noise_steps) and mask_l1 are written
+/* The stabilisers (label_smooth, instance_noise, noise_steps), mask_l1 and path_l1 are written
  * only when on, so runs without them keep the metadata they always had. */
 static vg_status train_config_json(char *buf, size_t cap, const vg_train_config *c) {
     const double vals[] = {c->lr_g,      c->lr_d,         c->beta1,         c->beta2,  c->eps,
-                           c->ema_decay, c->label_smooth, c->instance_noise, c->mask_l1};
-    char s[9][32];
-    for (int i = 0; i < 9; i++) {
+                           c->ema_decay, c->label_smooth, c->instance_noise, c->mask_l1, c->path_l1};
+    char s[10][32];
+    for (int i = 0; i < 10; i++) {
         if (!isfinite(vals[i])) return vg_fail(VG_ERR_NUMERIC, "checkpoint: training configuration has a non-finite value");
         fmt_double(s[i], sizeof s[i], vals[i]);
     }
     const char *loss = vg_gan_loss_name(c->loss);
     if (!loss) return vg_fail(VG_ERR_INVALID, "checkpoint: unknown loss %d", (int)c->loss);
-    char extra[224] = "";
+    char extra[288] = "";
     if (c->label_smooth != 0) snprintf(extra, sizeof extra, ",\"label_smooth\":%s", s[6]);
     if (c->instance_noise != 0)
         snprintf(extra + strlen(extra), sizeof extra - strlen(extra), ",\"instance_noise\":%s,\"noise_steps\":%lld", s[7],
                  (long long)c->noise_steps);
     if (c->mask_l1 != 0) snprintf(extra + strlen(extra), sizeof extra - strlen(extra), ",\"mask_l1\":%s", s[8]);
+    if (c->path_l1 != 0) snprintf(extra + strlen(extra), sizeof extra - strlen(extra), ",\"path_l1\":%s", s[9]);
     int n = snprintf(buf, cap,
                      "{\"loss\":\"%s\",\"batch\":%d,\"d_steps\":%d,\"lr_g\":%s,\"lr_d\":%s,\"beta1\":%s,\"beta2\":%s,"
                      "\"eps\":%s,\"ema_decay\":%s,\"seed\":\"%llu\"%s}",
@@ -324,10 +326,10 @@ static vg_status meta_parse(const vg_st_file *f, ck_meta *m) {
             st = vg_fail(VG_ERR_FORMAT, "%s: metadata model_config.g_arch is not a known generator architecture (deconv, resize)",
                          path);
     }
-    mc->image_d = mc->two_stream = 0; /* absent: no image discriminator, one stream */
-    const char *flags[2] = {"image_d", "two_stream"};
-    int *flag_fields[2] = {&mc->image_d, &mc->two_stream};
-    for (int i = 0; i < 2 && st == VG_OK; i++) {
+    mc->image_d = mc->two_stream = mc->sprite = 0; /* absent: no image discriminator, one stream, no sprite */
+    const char *flags[3] = {"image_d", "two_stream", "sprite"};
+    int *flag_fields[3] = {&mc->image_d, &mc->two_stream, &mc->sprite};
+    for (int i = 0; i < 3 && st == VG_OK; i++) {
         if (!json_object_get(j, flags[i])) continue;
         st = json_int_field(f, "model_config", j, flags[i], flag_fields[i]);
         if (st == VG_OK && *flag_fields[i] != 0 && *flag_fields[i] != 1)
@@ -358,7 +360,7 @@ static vg_status meta_parse(const vg_st_file *f, ck_meta *m) {
     if (st == VG_OK) st = json_num_field(f, "train_config", j, "eps", &c->eps);
     if (st == VG_OK) st = json_num_field(f, "train_config", j, "ema_decay", &c->ema_decay);
     if (st == VG_OK) st = json_u64_field(f, "train_config", j, "seed", &c->seed);
-    c->label_smooth = c->instance_noise = c->mask_l1 = 0; /* absent: off */
+    c->label_smooth = c->instance_noise = c->mask_l1 = c->path_l1 = 0; /* absent: off */
     c->noise_steps = 0;
     if (st == VG_OK && json_object_get(j, "label_smooth"))
         st = json_num_field(f, "train_config", j, "label_smooth", &c->label_smooth);
@@ -366,6 +368,11 @@ static vg_status meta_parse(const vg_st_file *f, ck_meta *m) {
         st = json_num_field(f, "train_config", j, "mask_l1", &c->mask_l1);
         if (st == VG_OK && !(c->mask_l1 >= 0))
             st = vg_fail(VG_ERR_FORMAT, "%s: metadata train_config.mask_l1 must be >= 0, got %g", path, c->mask_l1);
+    }
+    if (st == VG_OK && json_object_get(j, "path_l1")) {
+        st = json_num_field(f, "train_config", j, "path_l1", &c->path_l1);
+        if (st == VG_OK && !(c->path_l1 >= 0))
+            st = vg_fail(VG_ERR_FORMAT, "%s: metadata train_config.path_l1 must be >= 0, got %g", path, c->path_l1);
     }
     if (st == VG_OK && json_object_get(j, "instance_noise")) {
         double steps = 0;
@@ -431,6 +438,7 @@ static vg_status config_compare(const char *path, const vg_train_config *file, c
     CMP_INT("model_config.image_d", model.image_d)
     CMP_INT("model_config.two_stream", model.two_stream)
     CMP_INT("model_config.motion_dim", model.motion_dim)
+    CMP_INT("model_config.sprite", model.sprite)
     if (file->model.g_arch != mine->model.g_arch)
         return vg_fail(VG_ERR_INVALID, "%s: model_config.g_arch differs: the checkpoint has %s, the trainer %s", path,
                        vg_g_arch_name(file->model.g_arch), vg_g_arch_name(mine->model.g_arch));
@@ -448,6 +456,7 @@ static vg_status config_compare(const char *path, const vg_train_config *file, c
     CMP_REAL("train_config.label_smooth", label_smooth)
     CMP_REAL("train_config.instance_noise", instance_noise)
     CMP_REAL("train_config.mask_l1", mask_l1)
+    CMP_REAL("train_config.path_l1", path_l1)
     CMP_INT("train_config.noise_steps", noise_steps)
     if (file->seed != mine->seed)
         return vg_fail(VG_ERR_INVALID, "%s: train_config.seed differs: the checkpoint has %llu, the trainer %llu", path,

@@ -44,6 +44,11 @@ vg_status vg_train_config_check(const vg_train_config *cfg) {
         return vg_fail(VG_ERR_INVALID, "trainer: the mask penalty must be a finite weight >= 0 (got %g)", cfg->mask_l1);
     if (cfg->mask_l1 != 0 && !cfg->model.two_stream)
         return vg_fail(VG_ERR_INVALID, "trainer: the mask penalty needs the two-stream generator (it has the mask)");
+    if (!(cfg->path_l1 >= 0 && isfinite(cfg->path_l1)))
+        return vg_fail(VG_ERR_INVALID, "trainer: the path penalty must be a finite weight >= 0 (got %g)", cfg->path_l1);
+    if (cfg->path_l1 != 0 && (!cfg->model.sprite || cfg->model.frames < 3))
+        return vg_fail(VG_ERR_INVALID, "trainer: the path penalty needs the sprite generator and 3 or more frames (it "
+                                       "penalises the sprite path's second differences)");
     if (!(cfg->instance_noise >= 0 && isfinite(cfg->instance_noise)) || cfg->noise_steps < 0)
         return vg_fail(VG_ERR_INVALID, "trainer: instance noise must be a finite std >= 0 and its steps >= 0 (got %g, %lld)",
                        cfg->instance_noise, (long long)cfg->noise_steps);
@@ -208,7 +213,7 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
     const int64_t video_shape[5] = {c->batch, m->channels, m->frames, m->size, m->size};
     const int64_t latent = vg_dcgan3d_latent_dim(m), z_shape[2] = {c->batch, latent};
     vg_step_stats s = {0};
-    vg_tensor *fake = NULL, *mask = NULL;
+    vg_tensor *fake = NULL, *mask = NULL, *path = NULL;
 
     vg_ctx_reset(ctx);
     for (int j = 0; j < c->d_steps; j++) {
@@ -220,7 +225,8 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
         vg_ctx_mark before_g = vg_ctx_get_mark(ctx);
         vg_params_set_requires_grad(t->model.G, last);
         vg_tensor *z = vg_tensor_from(ctx, 2, z_shape, z_host + (int64_t)j * c->batch * latent);
-        fake = vg_dcgan3d_generate_mask(&t->model, ctx, z, VG_BN_TRAIN, last && c->mask_l1 != 0 ? &mask : NULL);
+        fake = vg_dcgan3d_generate_parts(&t->model, ctx, z, VG_BN_TRAIN, last && c->mask_l1 != 0 ? &mask : NULL,
+                                         last && c->path_l1 != 0 ? &path : NULL);
         vg_ctx_mark after_g = vg_ctx_get_mark(ctx);
         vg_params_set_requires_grad(t->model.D, 1);
         vg_params_zero_grad(t->model.D);
@@ -266,6 +272,12 @@ vg_status vg_trainer_step_with(vg_trainer *t, const float *real_host, const floa
         loss_g = vg_add(ctx, loss_g, vg_gan_loss_g(ctx, c->loss, vg_dcgan3d_discriminate_frames(&t->model, ctx, fake, VG_BN_TRAIN)));
     if (mask) /* VGAN: lambda * |m|_1, as a mean over the mask's elements (m > 0) */
         loss_g = vg_add(ctx, loss_g, vg_scale(ctx, vg_mean(ctx, mask), c->mask_l1));
+    if (path) { /* lambda * mean |second difference| of the sprite's path, in pixels */
+        const int64_t T = m->frames;
+        vg_tensor *accel = vg_add(ctx, vg_sub(ctx, vg_slice(ctx, path, 2, 2, T, 1), vg_scale(ctx, vg_slice(ctx, path, 2, 1, T - 1, 1), 2.0)),
+                                  vg_slice(ctx, path, 2, 0, T - 2, 1));
+        loss_g = vg_add(ctx, loss_g, vg_scale(ctx, vg_mean(ctx, vg_abs(ctx, accel)), c->path_l1));
+    }
     vg_status st = vg_backward(ctx, loss_g);
     vg_params_set_requires_grad(t->model.D, 1);
     if (st != VG_OK) return st;

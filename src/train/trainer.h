@@ -32,6 +32,10 @@ typedef struct vg_train_config {
     int64_t noise_steps;   /* 0: instance_noise stays constant */
     double mask_l1;        /* VGAN's L1 penalty on the two-stream mask: G's loss
                               gains mask_l1 * mean(mask) (two_stream only); 0: off */
+    double path_l1;        /* an L1 penalty on the sprite path's acceleration: G's loss
+                              gains path_l1 * mean |p_{t+1} - 2 p_t + p_{t-1}| in pixels
+                              (sprite only; favours constant velocity with few
+                              changes, e.g. bounces); 0: off */
     vg_precision precision; /* of the step's convolutions and GEMMs (default FP32;
                                BF16 needs CUDA); not part of a checkpoint: a run
                                may resume in the other precision */

@@ -142,6 +142,7 @@ int cmd_train(int argc, char **argv) {
         {"image-d", OPT_FLAG, &cfg.model.image_d, "also train MoCoGAN's image discriminator (a 2D DCGAN discriminator on every frame; its loss is added to the video discriminator's)"},
         {"two-stream", OPT_FLAG, &cfg.model.two_stream, "VGAN's two-stream generator: a 3D foreground stream with a mask and a 2D background stream (one image per clip), video = mask * fg + (1 - mask) * bg"},
         {"motion-dim", OPT_INT, &cfg.model.motion_dim, "MoCoGAN's generator: a GRU motion code of this size per frame beside the clip's content code (--z-dim), every frame made by a 2D generator from [content | motion] (0: off; MoCoGAN uses 10)"},
+        {"sprite", OPT_FLAG, &cfg.model.sprite, "with --two-stream and --motion-dim: the foreground stream draws one image and mask per clip and every frame shows it translated (bilinear) along a path the motion GRU drives, so the object keeps its shape while it moves"},
         {"spectral-norm", OPT_FLAG, &cfg.model.spectral_norm, "spectrally normalise D's convolutions (and drop its BatchNorm)"},
         {"loss", OPT_STRING, &loss, "GAN loss: nonsat, hinge or lsgan"},
         {"batch", OPT_INT, &cfg.batch, "clips per step"},
@@ -153,6 +154,7 @@ int cmd_train(int argc, char **argv) {
         {"ema", OPT_DOUBLE, &cfg.ema_decay, "generator weight EMA decay (0: off)"},
         {"label-smooth", OPT_DOUBLE, &cfg.label_smooth, "one-sided label smoothing: D's target for real clips is 1 - X (nonsat, lsgan; 0: off)"},
         {"mask-l1", OPT_DOUBLE, &cfg.mask_l1, "VGAN's L1 penalty on the two-stream mask: X * mean(mask) is added to G's loss, so the static background shows wherever the foreground is not needed (--two-stream; 0: off)"},
+        {"path-l1", OPT_DOUBLE, &cfg.path_l1, "L1 penalty on the sprite path's acceleration: X * mean |p[t+1] - 2 p[t] + p[t-1]| (pixels) is added to G's loss, favouring constant velocity with few changes (--sprite; 0: off)"},
         {"instance-noise", OPT_DOUBLE, &cfg.instance_noise, "std of Gaussian noise added to every clip D sees, real and generated (clips span [-1, 1]), falling linearly to 0 by --noise-steps (0: off)"},
         {"noise-steps", OPT_INT, &noise_steps, "step at which the instance noise reaches 0 (0: --steps; -1: constant)"},
         {"steps", OPT_INT, &steps, "train until this many steps"},
@@ -312,7 +314,7 @@ int cmd_train(int argc, char **argv) {
     install_signals();
     fprintf(stderr, "training 3D-DCGAN %dx%dx%d (C %d, G %s%s%s, D video%s) on %s, batch %d, loss %s, %s %s, %d threads -> %s\n",
             cfg.model.size, cfg.model.size, cfg.model.frames, cfg.model.channels, vg_g_arch_name(cfg.model.g_arch),
-            cfg.model.two_stream ? " two-stream" : "", cfg.model.motion_dim ? " motion-GRU" : "", cfg.model.image_d ? " + image" : "", spec.source, cfg.batch,
+            cfg.model.two_stream ? " two-stream" : "", cfg.model.motion_dim ? (cfg.model.sprite ? " motion-GRU sprite" : " motion-GRU") : "", cfg.model.image_d ? " + image" : "", spec.source, cfg.batch,
             vg_gan_loss_name(cfg.loss), vg_get_device(), vg_precision_name(cfg.precision), vg_get_threads(), out);
     progress bar;
     progress_init(&bar, t.step, steps, log_every);
