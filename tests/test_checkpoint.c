@@ -156,7 +156,7 @@ static int configs_equal(const vg_train_config *a, const vg_train_config *b) {
            a->model.g_base == b->model.g_base && a->model.d_base == b->model.d_base &&
            a->model.spectral_norm == b->model.spectral_norm && a->model.g_arch == b->model.g_arch &&
            a->model.image_d == b->model.image_d && a->model.two_stream == b->model.two_stream &&
-           a->model.motion_dim == b->model.motion_dim && a->model.sprite == b->model.sprite && a->loss == b->loss && a->batch == b->batch &&
+           a->model.motion_dim == b->model.motion_dim && a->model.sprite == b->model.sprite && a->model.motion_still == b->model.motion_still && a->loss == b->loss && a->batch == b->batch &&
            a->d_steps == b->d_steps && a->lr_g == b->lr_g && a->lr_d == b->lr_d && a->beta1 == b->beta1 &&
            a->beta2 == b->beta2 && a->eps == b->eps && a->ema_decay == b->ema_decay && a->seed == b->seed &&
            a->label_smooth == b->label_smooth && a->instance_noise == b->instance_noise && a->mask_l1 == b->mask_l1 && a->path_l1 == b->path_l1 &&
@@ -176,6 +176,7 @@ static void test_resume_and_round_trip(const vg_dataset *ds, const char *ckpt, v
     c.model.two_stream = two_stream;
     c.model.motion_dim = motion_dim;
     c.model.sprite = sprite;
+    c.model.motion_still = sprite; /* and a motion from h_0 alone */
     c.path_l1 = sprite ? 0.75 : 0; /* the path penalty rides along with the sprite */
     c.mask_l1 = two_stream ? 0.25 : 0; /* VGAN's mask penalty rides along with the two-stream generator */
     c.instance_noise = noise ? 0.25 : 0;
@@ -506,6 +507,10 @@ static void test_broken_files(const vg_dataset *ds, const char *good) {
           .meta_val = "{\"size\":16,\"frames\":4,\"channels\":3,\"z_dim\":16,\"g_base\":8,\"d_base\":8,\"spectral_norm\":0,"
                       "\"sprite\":3}"},
          "model_config.sprite must be 0 or 1", "model sprite 3"},
+        {{.meta_key = "model_config",
+          .meta_val = "{\"size\":16,\"frames\":4,\"channels\":3,\"z_dim\":16,\"g_base\":8,\"d_base\":8,\"spectral_norm\":0,"
+                      "\"motion_still\":true}"},
+         "model_config.motion_still", "model motion_still not a number"},
 
         {{.meta_key = "train_config", .meta_val = "{\"loss\":\"hinge\"}"}, "train_config.batch", "train config short"},
         {{.meta_key = "train_config",

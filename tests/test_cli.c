@@ -222,33 +222,35 @@ int main(int argc, char **argv) {
         CHECK(rc == 0, "instance noise '%s': the checkpoint stores noise_steps %s and label_smooth 0.2 (exit %d)",
               noise_cases[i][0], noise_cases[i][1], rc);
     }
-    /* MoCoGAN's generator: a bad size is refused before a run folder is
-     * made; trained, its longer latent vectors reach sampling, the latent
-     * walk and the checkpoint */
-    rc = run("%s train %s --motion-dim -1 --steps 1 --out %s/p", vidgan, SMALL, tmp);
-    CHECK(rc == 2 && output_has("motion_dim must be in [0, 1024], got -1") && !exists("%s/p", tmp),
-          "--motion-dim -1 refused before a run folder is made: exit %d", rc);
-    rc = run("%s train %s --mask-l1 0.1 --steps 1 --out %s/p", vidgan, SMALL, tmp);
-    CHECK(rc == 2 && output_has("the mask penalty needs the two-stream generator") && !exists("%s/p", tmp),
-          "--mask-l1 without --two-stream refused before a run folder is made: exit %d", rc);
+    /* model and penalty options that do not fit together: refused before a
+     * run folder is made; trained, MoCoGAN's longer latent vectors reach
+     * sampling, the latent walk and the checkpoint, as do the sprite's */
+    const char *refusals[][2] = {
+        {"--motion-dim -1", "motion_dim must be in [0, 1024], got -1"},
+        {"--mask-l1 0.1", "the mask penalty needs the two-stream generator"},
+        {"--motion-dim 3 --sprite", "the sprite generator needs two_stream and motion_dim > 0"},
+        {"--motion-dim 3 --two-stream --path-l1 0.5", "the path penalty needs the sprite generator"},
+        {"--motion-still", "motion_still needs a motion GRU"},
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        rc = run("%s train %s %s --steps 1 --out %s/p", vidgan, SMALL, refusals[i][0], tmp);
+        CHECK(rc == 2 && output_has(refusals[i][1]) && !exists("%s/p", tmp),
+              "%s refused before a run folder is made: exit %d", refusals[i][0], rc);
+    }
     rc = run("%s train %s --motion-dim 3 --two-stream --mask-l1 0.05 --steps 2 --sample-every 0 --ckpt-every 2 --out %s/mo"
              " && grep -c 'motion_dim.\\{1,3\\}:3' %s/mo/ckpt-00000002.safetensors"
              " && grep -c 'mask_l1.\\{1,3\\}:0.05' %s/mo/ckpt-00000002.safetensors",
              vidgan, SMALL, tmp, tmp, tmp);
     CHECK(rc == 0, "train --motion-dim 3 --mask-l1 0.05: exit %d, motion_dim 3 and mask_l1 0.05 in the checkpoint", rc);
-    rc = run("%s train %s --motion-dim 3 --sprite --steps 1 --out %s/p", vidgan, SMALL, tmp);
-    CHECK(rc == 2 && output_has("the sprite generator needs two_stream and motion_dim > 0") && !exists("%s/p", tmp),
-          "--sprite without --two-stream refused before a run folder is made: exit %d", rc);
-    rc = run("%s train %s --motion-dim 3 --two-stream --path-l1 0.5 --steps 1 --out %s/p", vidgan, SMALL, tmp);
-    CHECK(rc == 2 && output_has("the path penalty needs the sprite generator") && !exists("%s/p", tmp),
-          "--path-l1 without --sprite refused before a run folder is made: exit %d", rc);
-    rc = run("%s train %s --motion-dim 3 --two-stream --sprite --path-l1 0.25 --steps 2 --sample-every 0 --ckpt-every 2"
-             " --out %s/spr && grep -c 'sprite.\\{1,3\\}:1' %s/spr/ckpt-00000002.safetensors"
+    rc = run("%s train %s --motion-dim 3 --two-stream --sprite --motion-still --path-l1 0.25 --steps 2 --sample-every 0"
+             " --ckpt-every 2 --out %s/spr && grep -c 'sprite.\\{1,3\\}:1' %s/spr/ckpt-00000002.safetensors"
+             " && grep -c 'motion_still.\\{1,3\\}:1' %s/spr/ckpt-00000002.safetensors"
              " && grep -c 'path_l1.\\{1,3\\}:0.25' %s/spr/ckpt-00000002.safetensors"
              " && %s sample --ckpt %s/spr/ckpt-00000002.safetensors --n 2 --seed 3 -o %s/spr.gif",
-             vidgan, SMALL, tmp, tmp, tmp, vidgan, tmp, tmp);
+             vidgan, SMALL, tmp, tmp, tmp, tmp, vidgan, tmp, tmp);
     snprintf(path, sizeof path, "%s/spr_000.gif", tmp);
-    CHECK(rc == 0 && ffprobe_frames(path) == 8, "train --sprite --path-l1 0.25: exit %d, sprite 1 and path_l1 0.25 in the checkpoint, %d sampled frames (want 8)", rc,
+    CHECK(rc == 0 && ffprobe_frames(path) == 8,
+          "train --sprite --motion-still --path-l1 0.25: exit %d, all three in the checkpoint, %d sampled frames (want 8)", rc,
           ffprobe_frames(path));
     snprintf(path, sizeof path, "%s/mo-walk.gif", tmp);
     rc = run("%s sample --ckpt %s/mo/ckpt-00000002.safetensors --n 2 --interp 3 --grid -o %s", vidgan, tmp, path);

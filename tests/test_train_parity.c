@@ -95,12 +95,13 @@ int main(void) {
     const int64_t motion_latent = vg_dcgan3d_latent_dim(&with_motion);
     float *z_motion = malloc((size_t)(steps * c.batch * motion_latent) * sizeof *z_motion);
     CHECK(vg_st_read_f32(f, "z_motion", z_motion, steps * c.batch * motion_latent) == VG_OK, "%s", vg_last_error());
+    float *z_still = malloc((size_t)(steps * c.batch * motion_latent) * sizeof *z_still);
 
     const char *kinds[] = {"nonsat",       "hinge",        "lsgan",
                            "hinge_sn",     "nonsat_resize", "nonsat_imaged",
                            "nonsat_noise", "lsgan_smooth",  "nonsat_twostream",
                            "nonsat_twostream_resize", "nonsat_motion_twostream_resize", "nonsat_twostream_mask",
-                           "nonsat_sprite_twostream_resize"};
+                           "nonsat_sprite_twostream_resize", "nonsat_sprite_still_twostream_resize"};
     for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++) {
         int sn = strstr(kinds[k], "_sn") != NULL, rs = strstr(kinds[k], "_resize") != NULL;
         int image_d = strstr(kinds[k], "_imaged") != NULL, noise = strstr(kinds[k], "_noise") != NULL;
@@ -115,11 +116,15 @@ int main(void) {
         c.model.image_d = image_d;
         c.model.two_stream = strstr(kinds[k], "_twostream") != NULL;
         c.model.sprite = strstr(kinds[k], "_sprite") != NULL;
+        c.model.motion_still = strstr(kinds[k], "_still") != NULL;
         c.model.motion_dim = strstr(kinds[k], "_motion") || c.model.sprite ? motion_dim : 0;
         c.mask_l1 = strstr(kinds[k], "_mask") ? mask_l1 : 0;
         c.path_l1 = c.model.sprite ? path_l1 : 0;
-        const float *zk = c.model.motion_dim ? z_motion : z;
         const int64_t latent = vg_dcgan3d_latent_dim(&c.model);
+        /* --motion-still reads the first z_dim + motion_dim values of each z_motion row */
+        for (int64_t r = 0; c.model.motion_still && r < steps * c.batch; r++)
+            memcpy(z_still + r * latent, z_motion + r * motion_latent, (size_t)latent * sizeof *z_still);
+        const float *zk = c.model.motion_still ? z_still : c.model.motion_dim ? z_motion : z;
         const char *init = sn ? "init_sn." : image_d ? "init_di." : "init.";
         vg_trainer t;
         if (vg_trainer_init(&t, &c, NULL) != VG_OK) {
@@ -167,6 +172,7 @@ int main(void) {
     free(real);
     free(z);
     free(z_motion);
+    free(z_still);
     vg_st_close(f);
     TEST_END();
 }

@@ -92,7 +92,7 @@ def main():
     def make_g():
         return Generator(mc["size"], mc["frames"], mc["channels"], mc["z_dim"], mc["g_base"], mc.get("g_arch", "deconv"),
                          two_stream=bool(mc.get("two_stream")), motion_dim=int(mc.get("motion_dim", 0)),
-                         sprite=bool(mc.get("sprite")))
+                         sprite=bool(mc.get("sprite")), motion_still=bool(mc.get("motion_still")))
 
     G, D = make_g(), Discriminator(mc["size"], mc["frames"], mc["channels"], mc["d_base"])
     if mc.get("image_d"):  # vidgan keeps the image discriminator in D's set: "D.DI.net.<i>"

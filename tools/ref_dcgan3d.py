@@ -64,10 +64,12 @@ class Generator(nn.Module):
     2D generator on z_C alone that draws one foreground image and mask per
     clip, and frame t shows it translated by p_t pixels with grid_sample
     (bilinear, zeros outside), p_0 = (size / 2) path_start(h_0), p_t =
-    p_{t-1} + (size / 2) path_step(h_t)."""
+    p_{t-1} + (size / 2) path_step(h_t).
+    motion_still (vidgan's --motion-still): the GRU's inputs are 0 and z is
+    [z_C | h_0]."""
 
     def __init__(self, size=32, frames=16, channels=3, z_dim=100, base=64, arch="deconv", two_stream=False, motion_dim=0,
-                 sprite=False):
+                 sprite=False, motion_still=False):
         super().__init__()
         assert not sprite or (two_stream and motion_dim > 0)
         S, t0, td = geometry(size, frames)
@@ -81,9 +83,10 @@ class Generator(nn.Module):
             self.path_start, self.path_step = nn.Linear(motion_dim, 2), nn.Linear(motion_dim, 2)
         self.z_dim, self.channels, self.two_stream = z_dim, channels, two_stream
         self.motion_dim, self.frames, self.sprite, self.size = motion_dim, frames, sprite, size
+        self.motion_still = motion_still
 
     def latent_dim(self):
-        return self.z_dim + (self.frames + 1) * self.motion_dim
+        return self.z_dim + (1 if self.motion_still else self.frames + 1) * self.motion_dim
 
     def forward(self, z, with_mask=False):
         """The video; with_mask: (video, mask) (mask None with one stream)."""
@@ -99,11 +102,7 @@ class Generator(nn.Module):
             video = bg + mask * (fg - bg)
             return (video, mask) if with_mask else video
         if M:
-            h, codes = z[:, Zc:Zc + M], []
-            for t in range(self.frames):
-                h = self.motion(z[:, Zc + M * (t + 1):Zc + M * (t + 2)], h)
-                codes.append(h)
-            motion = torch.stack(codes, 2)  # (N, M, T)
+            motion = torch.stack(self.motion_states(z)[1:], 2)  # (N, M, T)
             x = torch.cat([z[:, :Zc, None].expand(n, Zc, self.frames), motion], 1)
             h = self.net(x.reshape(n, Zc + M, self.frames, 1, 1))
         else:
@@ -120,7 +119,8 @@ class Generator(nn.Module):
         Zc, M = self.z_dim, self.motion_dim
         hs = [z[:, Zc:Zc + M]]
         for t in range(self.frames):
-            hs.append(self.motion(z[:, Zc + M * (t + 1):Zc + M * (t + 2)], hs[-1]))
+            e = torch.zeros_like(hs[0]) if self.motion_still else z[:, Zc + M * (t + 1):Zc + M * (t + 2)]
+            hs.append(self.motion(e, hs[-1]))
         return hs
 
     def path(self, z):

@@ -63,6 +63,9 @@ def main():
     ap.add_argument("--image-d", action="store_true", help="MoCoGAN's image discriminator beside D (vidgan's --image-d)")
     ap.add_argument("--two-stream", action="store_true", help="VGAN's two-stream generator (vidgan's --two-stream)")
     ap.add_argument("--motion-dim", type=int, default=0, help="MoCoGAN's motion GRU (vidgan's --motion-dim)")
+    ap.add_argument("--mask-l1", type=float, default=0.0, help="VGAN's mask penalty (vidgan's --mask-l1)")
+    ap.add_argument("--path-l1", type=float, default=0.0, help="the sprite path's acceleration penalty (vidgan's --path-l1)")
+    ap.add_argument("--motion-still", action="store_true", help="no per-frame noise into the GRU (vidgan's --motion-still)")
     ap.add_argument("--sprite", action="store_true", help="one foreground image per clip moved along a path (vidgan's --sprite)")
     ap.add_argument("--label-smooth", type=float, default=0.0, help="vidgan's --label-smooth")
     ap.add_argument("--instance-noise", type=float, default=0.0,
@@ -78,7 +81,7 @@ def main():
     clips = np.load(os.path.join(a.cache, "clips.npy"), mmap_mode="r")  # (N, T, H, W, C)
     N, T, H, W, C = clips.shape
     G = Generator(H, T, C, a.z_dim, a.g_base, a.g_arch, two_stream=a.two_stream, motion_dim=a.motion_dim,
-                  sprite=a.sprite)
+                  sprite=a.sprite, motion_still=a.motion_still)
     D = Discriminator(H, T, C, a.d_base, a.spectral_norm)
     DI = ImageDiscriminator(H, C, a.d_base, a.spectral_norm) if a.image_d else None
     for m in (G, D) + ((DI,) if DI is not None else ()):
@@ -96,7 +99,7 @@ def main():
         z = torch.randn(a.batch, G.latent_dim())
         std = a.instance_noise * (1 - step / a.steps)
         noise = (lambda call: std * torch.randn_like(real)) if std > 0 else None
-        ld, lg = train_step(G, D, opt_g, opt_d, real, z, a.loss, DI, a.label_smooth, noise)
+        ld, lg = train_step(G, D, opt_g, opt_d, real, z, a.loss, DI, a.label_smooth, noise, a.mask_l1, a.path_l1)
         decay = min(a.ema, (1 + step) / (10 + step))  # vidgan's warm-up (src/train/optim.h)
         with torch.no_grad():
             for pe, p in zip(ema.parameters(), G.parameters()):

@@ -33,7 +33,9 @@ int vg_g_arch_parse(const char *name, vg_g_arch *out) {
     return 0;
 }
 
-int vg_dcgan3d_latent_dim(const vg_dcgan3d_config *c) { return c->z_dim + (c->frames + 1) * c->motion_dim; }
+int vg_dcgan3d_latent_dim(const vg_dcgan3d_config *c) {
+    return c->z_dim + (c->motion_still ? 1 : c->frames + 1) * c->motion_dim;
+}
 
 vg_status vg_dcgan3d_config_check(const vg_dcgan3d_config *c) {
     if (!vg_g_arch_name(c->g_arch)) return vg_fail(VG_ERR_INVALID, "dcgan3d: unknown generator architecture %d", (int)c->g_arch);
@@ -49,6 +51,10 @@ vg_status vg_dcgan3d_config_check(const vg_dcgan3d_config *c) {
     if (c->motion_dim < 0 || c->motion_dim > 1024)
         return vg_fail(VG_ERR_INVALID, "dcgan3d: motion_dim must be in [0, 1024], got %d", c->motion_dim);
     if (c->sprite != 0 && c->sprite != 1) return vg_fail(VG_ERR_INVALID, "dcgan3d: sprite must be 0 or 1, got %d", c->sprite);
+    if (c->motion_still != 0 && c->motion_still != 1)
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: motion_still must be 0 or 1, got %d", c->motion_still);
+    if (c->motion_still && c->motion_dim < 1)
+        return vg_fail(VG_ERR_INVALID, "dcgan3d: motion_still needs a motion GRU (motion_dim > 0)");
     if (c->sprite && (!c->two_stream || c->motion_dim < 1))
         return vg_fail(VG_ERR_INVALID, "dcgan3d: the sprite generator needs two_stream and motion_dim > 0 (its path comes "
                                        "from the motion GRU, its background from the second stream)");
@@ -330,12 +336,14 @@ static vg_tensor *run_generator(vg_ctx *ctx, const vg_dcgan3d_layer *layers, int
 }
 
 /* MoCoGAN's motion states from z (N, latent_dim): h[0] = h_0 (a slice of
- * z), h[t] = GRU(e_t, h[t-1]) for t = 1..T, each (N, M). 0 on failure. */
+ * z), h[t] = GRU(e_t, h[t-1]) for t = 1..T, each (N, M); e_t = 0 with
+ * motion_still. 0 on failure. */
 static int motion_states(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_tensor **h) {
     const int64_t Zc = m->cfg.z_dim, M = m->cfg.motion_dim, T = m->cfg.frames;
     h[0] = vg_slice(ctx, z, 1, Zc, Zc + M, 1);
+    vg_tensor *still = m->cfg.motion_still ? vg_tensor_zeros(ctx, 2, (int64_t[]){vg_tensor_dim(z, 0), M}, 0) : NULL;
     for (int64_t t = 1; t <= T && h[t - 1]; t++) {
-        vg_tensor *e = vg_slice(ctx, z, 1, Zc + M * t, Zc + M * (t + 1), 1);
+        vg_tensor *e = still ? still : vg_slice(ctx, z, 1, Zc + M * t, Zc + M * (t + 1), 1);
         h[t] = vg_gru_cell(ctx, e, h[t - 1], m->gru_w_ih, m->gru_w_hh, m->gru_b_ih, m->gru_b_hh);
     }
     return h[T] != NULL;

@@ -44,7 +44,9 @@
  * transformer, Jaderberg et al. 2015, restricted to translation), where
  * p_0 = (size / 2) * path_start(h_0) and p_t = p_{t-1} + (size / 2) *
  * path_step(h_t); so the object keeps its shape while it moves and the
- * GRU only decides where it is. At 64x64x16 with bases 64 this is exactly the
+ * GRU only decides where it is. With motion_still, the GRU's inputs are 0
+ * (h_t = GRU(0, h_{t-1})): the motion is a deterministic function of h_0.
+ * At 64x64x16 with bases 64 this is exactly the
  * engine issue's reference model; at 32x32x16, the 32-pixel one. */
 #ifndef VG_MODELS_DCGAN3D_H
 #define VG_MODELS_DCGAN3D_H
@@ -79,10 +81,14 @@ typedef struct vg_dcgan3d_config {
                           one by one by a 2D generator; 0: off */
     int sprite;        /* with two_stream and motion_dim: the foreground is one image and
                           mask per clip moved along a path the motion GRU drives */
+    int motion_still;  /* with motion_dim: the GRU's per-frame inputs are 0, so a clip's
+                          motion follows from h_0 alone and the latent vector is
+                          [z_C | h_0]; 0: MoCoGAN's noise e_t per frame */
 } vg_dcgan3d_config;
 
 /* The latent vector of one clip: z_dim, plus (frames + 1) * motion_dim with
- * a motion code (h_0 and one GRU input per frame). */
+ * a motion code (h_0 and one GRU input per frame), motion_dim with
+ * motion_still (h_0 alone). */
 int vg_dcgan3d_latent_dim(const vg_dcgan3d_config *c);
 
 #define VG_DCGAN3D_MAX_STAGES 6

@@ -194,12 +194,12 @@ typedef struct ck_meta {
     const char *data; /* points into the file's metadata */
 } ck_meta;
 
-/* g_arch, image_d, two_stream, motion_dim and sprite are written only when not the defaults (deconv, 0, 0, 0, 0), so checkpoints
+/* g_arch, image_d, two_stream, motion_dim, sprite and motion_still are written only when not the defaults (deconv, 0, ...), so checkpoints
  * of the reference model keep the metadata they always had. */
 static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_config *m) {
     const char *arch = vg_g_arch_name(m->g_arch);
     if (!arch) return vg_fail(VG_ERR_INVALID, "checkpoint: unknown generator architecture %d", (int)m->g_arch);
-    char arch_field[96] = "";
+    char arch_field[128] = "";
     if (m->g_arch != VG_G_DECONV) snprintf(arch_field, sizeof arch_field, ",\"g_arch\":\"%s\"", arch);
     if (m->image_d) snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"image_d\":1");
     if (m->two_stream)
@@ -207,6 +207,8 @@ static vg_status model_config_json(char *buf, size_t cap, const vg_dcgan3d_confi
     if (m->motion_dim)
         snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"motion_dim\":%d", m->motion_dim);
     if (m->sprite) snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"sprite\":1");
+    if (m->motion_still)
+        snprintf(arch_field + strlen(arch_field), sizeof arch_field - strlen(arch_field), ",\"motion_still\":1");
     int n = snprintf(buf, cap,
                      "{\"size\":%d,\"frames\":%d,\"channels\":%d,\"z_dim\":%d,\"g_base\":%d,\"d_base\":%d,"
                      "\"spectral_norm\":%d%s}",
@@ -326,10 +328,11 @@ static vg_status meta_parse(const vg_st_file *f, ck_meta *m) {
             st = vg_fail(VG_ERR_FORMAT, "%s: metadata model_config.g_arch is not a known generator architecture (deconv, resize)",
                          path);
     }
-    mc->image_d = mc->two_stream = mc->sprite = 0; /* absent: no image discriminator, one stream, no sprite */
-    const char *flags[3] = {"image_d", "two_stream", "sprite"};
-    int *flag_fields[3] = {&mc->image_d, &mc->two_stream, &mc->sprite};
-    for (int i = 0; i < 3 && st == VG_OK; i++) {
+    /* absent: no image discriminator, one stream, no sprite, MoCoGAN's per-frame motion noise */
+    mc->image_d = mc->two_stream = mc->sprite = mc->motion_still = 0;
+    const char *flags[4] = {"image_d", "two_stream", "sprite", "motion_still"};
+    int *flag_fields[4] = {&mc->image_d, &mc->two_stream, &mc->sprite, &mc->motion_still};
+    for (int i = 0; i < 4 && st == VG_OK; i++) {
         if (!json_object_get(j, flags[i])) continue;
         st = json_int_field(f, "model_config", j, flags[i], flag_fields[i]);
         if (st == VG_OK && *flag_fields[i] != 0 && *flag_fields[i] != 1)
@@ -439,6 +442,7 @@ static vg_status config_compare(const char *path, const vg_train_config *file, c
     CMP_INT("model_config.two_stream", model.two_stream)
     CMP_INT("model_config.motion_dim", model.motion_dim)
     CMP_INT("model_config.sprite", model.sprite)
+    CMP_INT("model_config.motion_still", model.motion_still)
     if (file->model.g_arch != mine->model.g_arch)
         return vg_fail(VG_ERR_INVALID, "%s: model_config.g_arch differs: the checkpoint has %s, the trainer %s", path,
                        vg_g_arch_name(file->model.g_arch), vg_g_arch_name(mine->model.g_arch));

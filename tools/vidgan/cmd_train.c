@@ -143,6 +143,7 @@ int cmd_train(int argc, char **argv) {
         {"two-stream", OPT_FLAG, &cfg.model.two_stream, "VGAN's two-stream generator: a 3D foreground stream with a mask and a 2D background stream (one image per clip), video = mask * fg + (1 - mask) * bg"},
         {"motion-dim", OPT_INT, &cfg.model.motion_dim, "MoCoGAN's generator: a GRU motion code of this size per frame beside the clip's content code (--z-dim), every frame made by a 2D generator from [content | motion] (0: off; MoCoGAN uses 10)"},
         {"sprite", OPT_FLAG, &cfg.model.sprite, "with --two-stream and --motion-dim: the foreground stream draws one image and mask per clip and every frame shows it translated (bilinear) along a path the motion GRU drives, so the object keeps its shape while it moves"},
+        {"motion-still", OPT_FLAG, &cfg.model.motion_still, "with --motion-dim: no per-frame noise into the motion GRU, so a clip's motion follows from h_0 alone (latent vector [z_C | h_0])"},
         {"spectral-norm", OPT_FLAG, &cfg.model.spectral_norm, "spectrally normalise D's convolutions (and drop its BatchNorm)"},
         {"loss", OPT_STRING, &loss, "GAN loss: nonsat, hinge or lsgan"},
         {"batch", OPT_INT, &cfg.batch, "clips per step"},
