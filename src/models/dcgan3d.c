@@ -337,14 +337,19 @@ static vg_tensor *run_generator(vg_ctx *ctx, const vg_dcgan3d_layer *layers, int
 
 /* MoCoGAN's motion states from z (N, latent_dim): h[0] = h_0 (a slice of
  * z), h[t] = GRU(e_t, h[t-1]) for t = 1..T, each (N, M); e_t = 0 with
- * motion_still. 0 on failure. */
-static int motion_states(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_tensor **h) {
+ * motion_still. With codes != NULL, codes[t - 1] = h[t] as (N, M, 1, 1, 1),
+ * recorded right after its GRU step (the order of recording fixes the
+ * order in which gradients add up, so it is kept as it always was). 0 on
+ * failure. */
+static int motion_states(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_tensor **h, vg_tensor **codes) {
     const int64_t Zc = m->cfg.z_dim, M = m->cfg.motion_dim, T = m->cfg.frames;
     h[0] = vg_slice(ctx, z, 1, Zc, Zc + M, 1);
     vg_tensor *still = m->cfg.motion_still ? vg_tensor_zeros(ctx, 2, (int64_t[]){vg_tensor_dim(z, 0), M}, 0) : NULL;
     for (int64_t t = 1; t <= T && h[t - 1]; t++) {
         vg_tensor *e = still ? still : vg_slice(ctx, z, 1, Zc + M * t, Zc + M * (t + 1), 1);
         h[t] = vg_gru_cell(ctx, e, h[t - 1], m->gru_w_ih, m->gru_w_hh, m->gru_b_ih, m->gru_b_hh);
+        if (codes && h[t] && !(codes[t - 1] = vg_reshape(ctx, h[t], 5, (int64_t[]){vg_tensor_dim(z, 0), M, 1, 1, 1})))
+            return 0;
     }
     return h[T] != NULL;
 }
@@ -352,14 +357,11 @@ static int motion_states(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z, vg_tensor **h
 /* MoCoGAN's per-frame latent codes from z (N, latent_dim): (N, z_dim + M,
  * T, 1, 1), frame t's column [z_C | h_t], h_t = GRU(e_t, h_{t-1}). */
 static vg_tensor *motion_latents(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z) {
-    const int64_t n = vg_tensor_dim(z, 0), Zc = m->cfg.z_dim, M = m->cfg.motion_dim, T = m->cfg.frames;
-    vg_tensor *h[257]; /* T <= 256 (vg_dcgan3d_config_check) */
-    if (!motion_states(m, ctx, z, h)) return NULL;
-    vg_tensor *codes[256];
-    for (int64_t t = 0; t < T; t++)
-        if (!(codes[t] = vg_reshape(ctx, h[t + 1], 5, (int64_t[]){n, M, 1, 1, 1}))) return NULL;
-    vg_tensor *motion = vg_concat(ctx, codes, (int)T, 2);
+    const int64_t n = vg_tensor_dim(z, 0), Zc = m->cfg.z_dim, T = m->cfg.frames;
     vg_tensor *zc = vg_slice(ctx, z, 1, 0, Zc, 1);
+    vg_tensor *h[257], *codes[256]; /* T <= 256 (vg_dcgan3d_config_check) */
+    if (!motion_states(m, ctx, z, h, codes)) return NULL;
+    vg_tensor *motion = vg_concat(ctx, codes, (int)T, 2);
     vg_tensor *content = vg_broadcast_to(ctx, vg_reshape(ctx, zc, 5, (int64_t[]){n, Zc, 1, 1, 1}), 5,
                                          (int64_t[]){n, Zc, T, 1, 1});
     return vg_concat(ctx, (vg_tensor *[]){content, motion}, 2, 1);
@@ -372,7 +374,7 @@ static vg_tensor *motion_latents(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z) {
 static vg_tensor *sprite_path(vg_dcgan3d *m, vg_ctx *ctx, vg_tensor *z) {
     const int64_t n = vg_tensor_dim(z, 0), M = m->cfg.motion_dim, T = m->cfg.frames;
     vg_tensor *h[257];
-    if (!motion_states(m, ctx, z, h)) return NULL;
+    if (!motion_states(m, ctx, z, h, NULL)) return NULL;
     vg_tensor *start = vg_reshape(ctx, vg_linear(ctx, h[0], m->path_start_w, m->path_start_b), 3, (int64_t[]){n, 2, 1});
     vg_tensor *path = vg_broadcast_to(ctx, start, 3, (int64_t[]){n, 2, T});
     if (T > 1) {
