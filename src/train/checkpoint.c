@@ -367,15 +367,14 @@ static vg_status meta_parse(const vg_st_file *f, ck_meta *m) {
     c->noise_steps = 0;
     if (st == VG_OK && json_object_get(j, "label_smooth"))
         st = json_num_field(f, "train_config", j, "label_smooth", &c->label_smooth);
-    if (st == VG_OK && json_object_get(j, "mask_l1")) {
-        st = json_num_field(f, "train_config", j, "mask_l1", &c->mask_l1);
-        if (st == VG_OK && !(c->mask_l1 >= 0))
-            st = vg_fail(VG_ERR_FORMAT, "%s: metadata train_config.mask_l1 must be >= 0, got %g", path, c->mask_l1);
-    }
-    if (st == VG_OK && json_object_get(j, "path_l1")) {
-        st = json_num_field(f, "train_config", j, "path_l1", &c->path_l1);
-        if (st == VG_OK && !(c->path_l1 >= 0))
-            st = vg_fail(VG_ERR_FORMAT, "%s: metadata train_config.path_l1 must be >= 0, got %g", path, c->path_l1);
+    const char *penalties[2] = {"mask_l1", "path_l1"}; /* weights >= 0 */
+    double *penalty_fields[2] = {&c->mask_l1, &c->path_l1};
+    for (int i = 0; i < 2 && st == VG_OK; i++) {
+        if (!json_object_get(j, penalties[i])) continue;
+        st = json_num_field(f, "train_config", j, penalties[i], penalty_fields[i]);
+        if (st == VG_OK && !(*penalty_fields[i] >= 0))
+            st = vg_fail(VG_ERR_FORMAT, "%s: metadata train_config.%s must be >= 0, got %g", path, penalties[i],
+                         *penalty_fields[i]);
     }
     if (st == VG_OK && json_object_get(j, "instance_noise")) {
         double steps = 0;
