@@ -5,7 +5,8 @@
  *
  * Usage: build/bench/bench_train SIZE [threads] [steps] [batch]
  * Prints: "vidgan size=S batch=B threads=N step_ms_median=... step_ms_all=...
- *          sample_fps=... peak_rss_mib=..." */
+ *          sample_fps=... peak_rss_mib=... sample_peak_rss_mib=..." (the
+ * process's peak after the training steps, and after sampling too) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,9 @@ int main(int argc, char **argv) {
         if (s >= 0) ms[s] = 1e3 * (now() - t0);
     }
     qsort(ms, (size_t)steps, sizeof *ms, cmp_double);
+    /* the training peak, read before sampling allocates its output (the
+     * PyTorch script reads its own at the same point) */
+    const long train_peak_kib = peak_rss_kib();
     /* sampling: G forward of `batch` clips, BatchNorm on batch statistics */
     float *videos = malloc((size_t)(batch * clip) * sizeof *videos);
     vg_latent_noise(5, batch, 100, z);
@@ -78,7 +82,8 @@ int main(int argc, char **argv) {
     }
     printf("vidgan size=%d batch=%d threads=%d step_ms_median=%.1f step_ms_all=", size, batch, threads, ms[steps / 2]);
     for (int s = 0; s < steps; s++) printf(s ? ",%.0f" : "%.0f", ms[s]);
-    printf(" sample_fps=%.1f peak_rss_mib=%.1f arena_mib=%.1f params_mib=%.1f\n", batch * 16 / best, peak_rss_kib() / 1024.0,
+    printf(" sample_fps=%.1f peak_rss_mib=%.1f sample_peak_rss_mib=%.1f arena_mib=%.1f params_mib=%.1f\n", batch * 16 / best,
+           train_peak_kib / 1024.0, peak_rss_kib() / 1024.0,
            vg_ctx_arena_reserved(t.ctx) / 1048576.0,
            4.0 * (double)(vg_params_numel_all(t.model.G) + vg_params_numel_all(t.model.D)) / 1048576.0);
     vg_trainer_free(&t);

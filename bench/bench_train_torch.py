@@ -1,7 +1,8 @@
 """PyTorch side of bench/bench_train.c: the same 3D-DCGAN training step
 (tools/ref_dcgan3d.py, float32, non-saturating loss, Adam 2e-4 (0.5, 0.999)),
 same batch and thread count, synthetic data; sampling = G forward of a batch
-under no_grad with BatchNorm on batch statistics; peak RSS of the process.
+under no_grad with BatchNorm on batch statistics; peak RSS of the process
+after the training steps (peak_rss_mib) and after sampling too.
 
 Usage: /usr/bin/python3 bench/bench_train_torch.py SIZE [threads] [steps] [batch]
 Run it with GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
@@ -35,6 +36,7 @@ def main():
         train_step(G, D, opt_g, opt_d, real, z)
         if s >= 2:
             ms.append(1e3 * (time.perf_counter() - t0))
+    train_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # before sampling, as vidgan's
     z = torch.randn(batch, 100)
     best = 1e30
     with torch.no_grad():
@@ -44,9 +46,10 @@ def main():
             G(z)
             best = min(best, time.perf_counter() - t0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print("torch size=%d batch=%d threads=%d step_ms_median=%.1f step_ms_all=%s sample_fps=%.1f peak_rss_mib=%.1f"
+    print("torch size=%d batch=%d threads=%d step_ms_median=%.1f step_ms_all=%s sample_fps=%.1f peak_rss_mib=%.1f "
+          "sample_peak_rss_mib=%.1f"
           % (size, batch, threads, statistics.median(ms), ",".join("%.0f" % m for m in sorted(ms)),
-             batch * 16 / best, peak))
+             batch * 16 / best, train_peak, peak))
 
 
 if __name__ == "__main__":

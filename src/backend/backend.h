@@ -284,8 +284,18 @@ struct vg_backend {
 /* The CPU backend (always present). */
 const vg_backend *vg_backend_cpu(void);
 /* The CUDA backend, or NULL with the reason in vg_last_error() ("no CUDA
- * device: ..."; "built without CUDA"). Started on first call. */
+ * device: ..."). Started on first call: from the CUDA objects when the
+ * program links them (test_backend_parity, bench_train_cuda), otherwise
+ * from the plugin libvidgan_cuda.so, loaded only then (see registry.c). */
 const vg_backend *vg_backend_cuda(void);
+
+/* The CUDA backend's entry points, linked in or resolved from the plugin:
+ * start(fail) probes the device and builds the table once, reporting
+ * through `fail` (vg_fail of the caller's library: the plugin has no
+ * status module of its own); device_name() as below. */
+typedef vg_status (*vg_fail_fn)(vg_status s, const char *fmt, ...);
+typedef const vg_backend *(*vg_cuda_start_fn)(vg_fail_fn fail);
+typedef const char *(*vg_cuda_device_name_fn)(void);
 /* The started CUDA device ("NVIDIA H100 ... (sm_90, 79.1 GiB)"), or "". */
 const char *vg_backend_cuda_device_name(void);
 /* "cpu" or "cuda"; NULL with the reason in vg_last_error(). */

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/status.h"
-#include "io/av_log.h"
+#include "io/ffmpeg_lib.h"
 #include "io/rgb_convert.h"
 
 #define HEAD_BYTES (1 << 20) /* a JPEG's frame header must lie in its first MiB */
@@ -131,11 +131,11 @@ struct vg_image_decoder {
 };
 
 vg_status vg_image_decoder_new(vg_image_decoder **out) {
-    vg_av_log_init();
+    *out = NULL;
+    if (vg_ffmpeg_load_for("image decoder") != VG_OK) return VG_ERR_UNSUPPORTED;
     vg_image_decoder *d = calloc(1, sizeof *d);
-    if (!d || !(d->pkt = av_packet_alloc()) || !(d->frame = av_frame_alloc())) {
+    if (!d || !(d->pkt = vg_ff.av_packet_alloc()) || !(d->frame = vg_ff.av_frame_alloc())) {
         vg_image_decoder_free(d);
-        *out = NULL;
         return vg_fail(VG_ERR_NOMEM, "image decoder: out of memory");
     }
     *out = d;
@@ -144,10 +144,10 @@ vg_status vg_image_decoder_new(vg_image_decoder **out) {
 
 void vg_image_decoder_free(vg_image_decoder *d) {
     if (!d) return;
-    for (int k = 0; k < VG_IMAGE_KIND_COUNT; k++) avcodec_free_context(&d->dec[k]);
-    av_packet_free(&d->pkt);
-    av_frame_free(&d->frame);
-    av_free(d->buf);
+    for (int k = 0; k < VG_IMAGE_KIND_COUNT; k++) vg_ff.avcodec_free_context(&d->dec[k]);
+    vg_ff.av_packet_free(&d->pkt);
+    vg_ff.av_frame_free(&d->frame);
+    vg_ff.av_free(d->buf);
     vg_rgb_converter_free(&d->conv);
     free(d);
 }
@@ -157,9 +157,9 @@ static vg_status reserve(vg_image_decoder *d, size_t n, const char *name) {
         return vg_fail(VG_ERR_FORMAT, "%s: image file too large (%zu bytes)", name, n);
     size_t need = n + AV_INPUT_BUFFER_PADDING_SIZE;
     if (need > d->buf_cap) {
-        av_free(d->buf);
+        vg_ff.av_free(d->buf);
         d->buf_cap = 0;
-        if (!(d->buf = av_malloc(need))) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", name);
+        if (!(d->buf = vg_ff.av_malloc(need))) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", name);
         d->buf_cap = need;
     }
     memset(d->buf + n, 0, AV_INPUT_BUFFER_PADDING_SIZE);
@@ -168,16 +168,16 @@ static vg_status reserve(vg_image_decoder *d, size_t n, const char *name) {
 
 static vg_status open_codec(vg_image_decoder *d, vg_image_kind k, const char *name) {
     if (d->dec[k]) return VG_OK;
-    const AVCodec *c = avcodec_find_decoder(k == VG_IMAGE_PNG ? AV_CODEC_ID_PNG : AV_CODEC_ID_MJPEG);
+    const AVCodec *c = vg_ff.avcodec_find_decoder(k == VG_IMAGE_PNG ? AV_CODEC_ID_PNG : AV_CODEC_ID_MJPEG);
     if (!c) return vg_fail(VG_ERR_UNSUPPORTED, "%s: this FFmpeg build has no %s decoder", name, vg_image_kind_name(k));
-    AVCodecContext *ctx = avcodec_alloc_context3(c);
+    AVCodecContext *ctx = vg_ff.avcodec_alloc_context3(c);
     if (!ctx) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", name);
     ctx->thread_count = 1; /* callers parallelise over frames */
-    int err = avcodec_open2(ctx, c, NULL);
+    int err = vg_ff.avcodec_open2(ctx, c, NULL);
     if (err < 0) {
         char why[AV_ERROR_MAX_STRING_SIZE];
-        av_strerror(err, why, sizeof why);
-        avcodec_free_context(&ctx);
+        vg_ff.av_strerror(err, why, sizeof why);
+        vg_ff.avcodec_free_context(&ctx);
         return vg_fail(VG_ERR_UNSUPPORTED, "%s: cannot open the %s decoder (%s)", name, c->name, why);
     }
     d->dec[k] = ctx;
@@ -196,21 +196,21 @@ static vg_status decode_buffer(vg_image_decoder *d, size_t n, const char *name, 
     d->pkt->size = (int)n;
     d->pkt->flags = AV_PKT_FLAG_KEY;
     const char *call = "avcodec_send_packet";
-    int err = avcodec_send_packet(ctx, d->pkt);
+    int err = vg_ff.avcodec_send_packet(ctx, d->pkt);
     if (err >= 0) {
         call = "avcodec_receive_frame";
-        err = avcodec_receive_frame(ctx, d->frame);
+        err = vg_ff.avcodec_receive_frame(ctx, d->frame);
         if (err == AVERROR(EAGAIN)) { /* a decoder that holds frames back: drain it */
-            avcodec_send_packet(ctx, NULL);
-            err = avcodec_receive_frame(ctx, d->frame);
+            vg_ff.avcodec_send_packet(ctx, NULL);
+            err = vg_ff.avcodec_receive_frame(ctx, d->frame);
         }
     }
     d->pkt->data = NULL;
     d->pkt->size = 0;
-    avcodec_flush_buffers(ctx); /* each image on its own */
+    vg_ff.avcodec_flush_buffers(ctx); /* each image on its own */
     if (err < 0) {
         char why[AV_ERROR_MAX_STRING_SIZE];
-        av_strerror(err, why, sizeof why);
+        vg_ff.av_strerror(err, why, sizeof why);
         return vg_fail(VG_ERR_FORMAT, "%s: %s decoder error (%s: %s)", name, vg_image_kind_name(h.kind), call,
                        err == AVERROR_EOF ? "no picture in the data" : why);
     }
@@ -219,12 +219,12 @@ static vg_status decode_buffer(vg_image_decoder *d, size_t n, const char *name, 
     if (height) *height = H;
     const int OH = size > 0 ? size : H, OW = size > 0 ? size : W;
     if ((size_t)OH * OW * 3 > cap) {
-        av_frame_unref(d->frame);
+        vg_ff.av_frame_unref(d->frame);
         return vg_fail(VG_ERR_INVALID, "%s: a %dx%d RGB image does not fit the %zu-byte buffer", name, OW, OH, cap);
     }
     static const vg_frame_fit centre = {VG_FIT_CENTRE, 0, 0};
     st = vg_rgb_convert(&d->conv, d->frame, out, OH, OW, size > 0 ? (fit ? fit : &centre) : NULL, name);
-    av_frame_unref(d->frame);
+    vg_ff.av_frame_unref(d->frame);
     return st;
 }
 

@@ -12,7 +12,7 @@
 
 #include "core/checked.h"
 #include "core/status.h"
-#include "io/av_log.h"
+#include "io/ffmpeg_lib.h"
 #include "io/rgb_convert.h"
 #include "io/video_reader.h"
 
@@ -50,14 +50,9 @@ struct vg_video {
     vg_rgb_converter conv;
 };
 
-static const char *av_reason(int err, char *buf, size_t n) {
-    av_strerror(err, buf, n);
-    return buf;
-}
-
 static void close_demux(vg_video *v) {
-    avcodec_free_context(&v->dec);
-    avformat_close_input(&v->fmt);
+    vg_ff.avcodec_free_context(&v->dec);
+    vg_ff.avformat_close_input(&v->fmt);
     v->draining = 0;
     v->pos_valid = 0;
     v->read_err[0] = 0;
@@ -67,42 +62,42 @@ static void close_demux(vg_video *v) {
 static vg_status open_demux(vg_video *v) {
     const char *path = v->path;
     char why[AV_ERROR_MAX_STRING_SIZE];
-    int err = avformat_open_input(&v->fmt, path, NULL, NULL);
+    int err = vg_ff.avformat_open_input(&v->fmt, path, NULL, NULL);
     if (err < 0)
         return vg_fail(err == AVERROR(ENOENT) ? VG_ERR_IO : VG_ERR_FORMAT,
-                       "%s: not a video FFmpeg can read (avformat_open_input: %s)", path, av_reason(err, why, sizeof why));
+                       "%s: not a video FFmpeg can read (avformat_open_input: %s)", path, vg_ffmpeg_reason(err, why, sizeof why));
     /* a picture under a video's name (x.mp4 that is a PNG) is not a video */
     const char *iname = v->fmt->iformat->name;
     size_t il = strlen(iname);
     if (strcmp(iname, "image2") == 0 || (il > 5 && strcmp(iname + il - 5, "_pipe") == 0))
         return vg_fail(VG_ERR_FORMAT, "%s: a still image (%s), not a video", path, iname);
-    if ((err = avformat_find_stream_info(v->fmt, NULL)) < 0)
+    if ((err = vg_ff.avformat_find_stream_info(v->fmt, NULL)) < 0)
         return vg_fail(VG_ERR_FORMAT, "%s: cannot read the stream layout (avformat_find_stream_info: %s)", path,
-                       av_reason(err, why, sizeof why));
+                       vg_ffmpeg_reason(err, why, sizeof why));
     const AVCodec *codec = NULL;
-    int si = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    int si = vg_ff.av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (si == AVERROR_STREAM_NOT_FOUND) return vg_fail(VG_ERR_FORMAT, "%s: no video stream", path);
     if (si == AVERROR_DECODER_NOT_FOUND || (si >= 0 && !codec)) {
         /* report the stream's codec even though there is no decoder */
-        int any = av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-        const char *name = any >= 0 ? avcodec_get_name(v->fmt->streams[any]->codecpar->codec_id) : "unknown";
+        int any = vg_ff.av_find_best_stream(v->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+        const char *name = any >= 0 ? vg_ff.avcodec_get_name(v->fmt->streams[any]->codecpar->codec_id) : "unknown";
         return vg_fail(VG_ERR_UNSUPPORTED, "%s: video codec '%s' is not supported by this FFmpeg build (no decoder)", path,
                        name);
     }
-    if (si < 0) return vg_fail(VG_ERR_FORMAT, "%s: av_find_best_stream: %s", path, av_reason(si, why, sizeof why));
+    if (si < 0) return vg_fail(VG_ERR_FORMAT, "%s: av_find_best_stream: %s", path, vg_ffmpeg_reason(si, why, sizeof why));
     v->si = si;
     for (unsigned i = 0; i < v->fmt->nb_streams; i++)
         if ((int)i != si) v->fmt->streams[i]->discard = AVDISCARD_ALL;
     AVStream *st = v->fmt->streams[si];
-    if (!(v->dec = avcodec_alloc_context3(codec)))
+    if (!(v->dec = vg_ff.avcodec_alloc_context3(codec)))
         return vg_fail(VG_ERR_NOMEM, "%s: avcodec_alloc_context3: out of memory", path);
-    if ((err = avcodec_parameters_to_context(v->dec, st->codecpar)) < 0)
-        return vg_fail(VG_ERR_FORMAT, "%s: avcodec_parameters_to_context: %s", path, av_reason(err, why, sizeof why));
+    if ((err = vg_ff.avcodec_parameters_to_context(v->dec, st->codecpar)) < 0)
+        return vg_fail(VG_ERR_FORMAT, "%s: avcodec_parameters_to_context: %s", path, vg_ffmpeg_reason(err, why, sizeof why));
     v->dec->pkt_timebase = st->time_base;
     v->dec->thread_count = 1; /* callers parallelise over clips */
-    if ((err = avcodec_open2(v->dec, codec, NULL)) < 0)
+    if ((err = vg_ff.avcodec_open2(v->dec, codec, NULL)) < 0)
         return vg_fail(VG_ERR_UNSUPPORTED, "%s: cannot open the %s decoder (avcodec_open2: %s)", path, codec->name,
-                       av_reason(err, why, sizeof why));
+                       vg_ffmpeg_reason(err, why, sizeof why));
     if (v->dec->width <= 0 || v->dec->height <= 0)
         return vg_fail(VG_ERR_FORMAT, "%s: video stream has no frame size", path);
     v->pos_valid = 1;
@@ -122,7 +117,7 @@ static vg_status rewind_video(vg_video *v) {
  * negative FFmpeg error (decoder failure; *why says which call). */
 static int decode_next(vg_video *v, const char **call) {
     for (;;) {
-        int err = avcodec_receive_frame(v->dec, v->frame);
+        int err = vg_ff.avcodec_receive_frame(v->dec, v->frame);
         if (err == 0) return 1;
         if (err == AVERROR_EOF) return 0;
         if (err != AVERROR(EAGAIN)) {
@@ -130,11 +125,11 @@ static int decode_next(vg_video *v, const char **call) {
             return err;
         }
         if (v->draining) return 0;
-        err = av_read_frame(v->fmt, v->pkt);
+        err = vg_ff.av_read_frame(v->fmt, v->pkt);
         if (err < 0) {
-            if (err != AVERROR_EOF) av_reason(err, v->read_err, sizeof v->read_err);
+            if (err != AVERROR_EOF) vg_ffmpeg_reason(err, v->read_err, sizeof v->read_err);
             v->draining = 1;
-            err = avcodec_send_packet(v->dec, NULL);
+            err = vg_ff.avcodec_send_packet(v->dec, NULL);
             if (err < 0 && err != AVERROR_EOF) {
                 *call = "avcodec_send_packet";
                 return err;
@@ -142,11 +137,11 @@ static int decode_next(vg_video *v, const char **call) {
             continue;
         }
         if (v->pkt->stream_index != v->si || (v->pkt->flags & AV_PKT_FLAG_CORRUPT)) {
-            av_packet_unref(v->pkt);
+            vg_ff.av_packet_unref(v->pkt);
             continue;
         }
-        err = avcodec_send_packet(v->dec, v->pkt);
-        av_packet_unref(v->pkt);
+        err = vg_ff.avcodec_send_packet(v->dec, v->pkt);
+        vg_ff.av_packet_unref(v->pkt);
         if (err < 0 && err != AVERROR(EAGAIN)) {
             *call = "avcodec_send_packet";
             return err;
@@ -169,21 +164,21 @@ static vg_status scan_frames(vg_video *v) {
     v->idx = ix;
     int64_t cap = 0;
     int usable = 1;
-    while (av_read_frame(v->fmt, v->pkt) >= 0) {
+    while (vg_ff.av_read_frame(v->fmt, v->pkt) >= 0) {
         const AVPacket *p = v->pkt;
         if (p->stream_index == v->si && !(p->flags & (AV_PKT_FLAG_DISCARD | AV_PKT_FLAG_CORRUPT))) {
             if (p->pts == AV_NOPTS_VALUE) usable = 0;
             if (ix->n == cap) {
                 int64_t *q = realloc(ix->pts, (size_t)(cap = cap ? 2 * cap : 256) * sizeof *q);
                 if (!q) {
-                    av_packet_unref(v->pkt);
+                    vg_ff.av_packet_unref(v->pkt);
                     return vg_fail(VG_ERR_NOMEM, "%s: out of memory listing frames", v->path);
                 }
                 ix->pts = q;
             }
             ix->pts[ix->n++] = p->pts;
         }
-        av_packet_unref(v->pkt);
+        vg_ff.av_packet_unref(v->pkt);
     }
     if (usable && ix->n > 0) {
         qsort(ix->pts, (size_t)ix->n, sizeof *ix->pts, cmp_i64);
@@ -209,7 +204,7 @@ static vg_status video_open(vg_video **out, const char *path, const vg_video_ind
     if (!out) return vg_fail(VG_ERR_INVALID, "vg_video_open: out is NULL");
     *out = NULL;
     if (!path || !*path) return vg_fail(VG_ERR_INVALID, "vg_video_open: no path");
-    vg_av_log_init();
+    if (vg_ffmpeg_load_for(path) != VG_OK) return VG_ERR_UNSUPPORTED;
     /* the common failures, with plain reasons before FFmpeg sees the file */
     struct stat sb;
     if (stat(path, &sb) != 0) return vg_fail(VG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -219,7 +214,7 @@ static vg_status video_open(vg_video **out, const char *path, const vg_video_ind
     if (sb.st_size == 0) return vg_fail(VG_ERR_FORMAT, "%s: empty file (0 bytes), not a video", path);
 
     vg_video *v = calloc(1, sizeof *v);
-    if (!v || !(v->path = strdup(path)) || !(v->pkt = av_packet_alloc()) || !(v->frame = av_frame_alloc())) {
+    if (!v || !(v->path = strdup(path)) || !(v->pkt = vg_ff.av_packet_alloc()) || !(v->frame = vg_ff.av_frame_alloc())) {
         vg_video_close(v);
         return vg_fail(VG_ERR_NOMEM, "%s: out of memory", path);
     }
@@ -262,8 +257,8 @@ vg_status vg_video_open_indexed(vg_video **out, const char *path, const vg_video
 void vg_video_close(vg_video *v) {
     if (!v) return;
     close_demux(v);
-    av_packet_free(&v->pkt);
-    av_frame_free(&v->frame);
+    vg_ff.av_packet_free(&v->pkt);
+    vg_ff.av_frame_free(&v->frame);
     vg_rgb_converter_free(&v->conv);
     vg_video_index_free(v->own_idx);
     free(v->path);
@@ -328,8 +323,8 @@ static vg_status position(vg_video *v, int64_t target) {
     if (!v->can_seek) return rewind_video(v);
     int64_t from = target > SEEK_MARGIN ? target - SEEK_MARGIN : 0;
     if (from == 0) return rewind_video(v);
-    if (av_seek_frame(v->fmt, v->si, v->idx->pts[from], AVSEEK_FLAG_BACKWARD) < 0) return rewind_video(v);
-    avcodec_flush_buffers(v->dec);
+    if (vg_ff.av_seek_frame(v->fmt, v->si, v->idx->pts[from], AVSEEK_FLAG_BACKWARD) < 0) return rewind_video(v);
+    vg_ff.avcodec_flush_buffers(v->dec);
     v->draining = 0;
     v->pos_valid = 0;
     return VG_OK;
@@ -362,7 +357,7 @@ static vg_status read_frames(vg_video *v, int64_t start, int stride, const int64
         if (r < 0) {
             char why[AV_ERROR_MAX_STRING_SIZE];
             st = vg_fail(VG_ERR_FORMAT, "%s: frame %lld: decoder error (%s: %s)", v->path, (long long)want, call,
-                         av_reason(r, why, sizeof why));
+                         vg_ffmpeg_reason(r, why, sizeof why));
             break;
         }
         if (r == 0) {
@@ -389,9 +384,9 @@ static vg_status read_frames(vg_video *v, int64_t start, int stride, const int64
             for (k++; st == VG_OK && k < T && wanted(start, stride, list, k) == num; k++) /* the same frame again */
                 memcpy(out + (size_t)k * frame_bytes, out + (size_t)(k - 1) * frame_bytes, frame_bytes);
         }
-        av_frame_unref(v->frame);
+        vg_ff.av_frame_unref(v->frame);
     }
-    av_frame_unref(v->frame);
+    vg_ff.av_frame_unref(v->frame);
     if (st != VG_OK) v->pos_valid = 0; /* next read repositions from scratch */
     return st;
 }

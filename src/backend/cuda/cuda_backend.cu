@@ -15,11 +15,10 @@
 
 #include "backend/cuda/cuda.h"
 
-extern "C" {
-#include "core/status.h"
-}
-
 vg_cuda_state vg_cuda;
+
+/* the caller's vg_fail (vg_cuda_backend_start's argument) */
+static vg_fail_fn report_failure;
 
 /* ---- the sticky error --------------------------------------------------- */
 
@@ -65,7 +64,7 @@ int vg_cudnn_check(cudnnStatus_t e, const char *call) {
 static vg_status cuda_poll_error(void) {
     if (first_status == VG_OK) return VG_OK;
     vg_status s = first_status;
-    vg_fail(s, "%s", first_msg);
+    report_failure(s, "%s", first_msg);
     first_status = VG_OK;
     first_msg[0] = 0;
     return s;
@@ -196,8 +195,10 @@ static int cuda_start(void) {
     return 1;
 }
 
-/* vg_backend_cuda() of src/backend/registry.c, when this file is linked in. */
-extern "C" const vg_backend *vg_cuda_backend_start(void) {
+/* vg_backend_cuda() of src/backend/registry.c: this file linked in, or
+ * resolved from libvidgan_cuda.so. */
+extern "C" const vg_backend *vg_cuda_backend_start(vg_fail_fn fail) {
+    report_failure = fail;
     if (cuda_state == 0) {
         cuda_state = cuda_start() ? 1 : -1;
         if (cuda_state == 1) {
@@ -222,7 +223,7 @@ extern "C" const vg_backend *vg_cuda_backend_start(void) {
         }
     }
     if (cuda_state < 0) {
-        vg_fail(VG_ERR_UNSUPPORTED, "no CUDA device: %s", cuda_reason);
+        fail(VG_ERR_UNSUPPORTED, "no CUDA device: %s", cuda_reason);
         return NULL;
     }
     return &cuda_backend;
