@@ -2,7 +2,11 @@
 (tools/ref_dcgan3d.py, float32, non-saturating loss, Adam 2e-4 (0.5, 0.999)),
 same batch and thread count, synthetic data; sampling = G forward of a batch
 under no_grad with BatchNorm on batch statistics; peak RSS of the process
-after the training steps (peak_rss_mib) and after sampling too.
+after the training steps (peak_rss_mib) and after sampling too. Like
+vidgan's trainer (ema_decay 0.999 by default, which bench_train keeps), the
+step ends with an exponential moving average of G's weights (decay
+min(0.999, (1 + u) / (10 + u)) after u updates, buffers copied): the same
+work and the same extra copy of G on both sides.
 
 Usage: /usr/bin/python3 bench/bench_train_torch.py SIZE [threads] [steps] [batch]
 Run it with GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
@@ -29,11 +33,20 @@ def main():
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     real = torch.rand(batch, 3, 16, size, size) * 2 - 1
+    params, buffers = list(G.parameters()), list(G.buffers())
+    ema = [p.detach().clone() for p in params]
+    ema_buffers = [b.detach().clone() for b in buffers]
     ms = []
     for s in range(steps + 2):
         z = torch.randn(batch, 100)
         t0 = time.perf_counter()
         train_step(G, D, opt_g, opt_d, real, z)
+        with torch.no_grad():
+            decay = min(0.999, (1.0 + s) / (10.0 + s))
+            torch._foreach_mul_(ema, decay)
+            torch._foreach_add_(ema, [p.detach() for p in params], alpha=1.0 - decay)
+            for e, b in zip(ema_buffers, buffers):
+                e.copy_(b)
         if s >= 2:
             ms.append(1e3 * (time.perf_counter() - t0))
     train_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # before sampling, as vidgan's

@@ -37,10 +37,23 @@ int main(void) {
     vg_arena a;
     vg_arena_init(&a, counting_alloc, counting_release, MiB);
 
+    size_t tail_bytes = 1;
+    CHECK(vg_arena_tail(&a, &tail_bytes) == NULL && tail_bytes == 0, "no block, no free end");
+
     /* one step: 0.75 MiB kept, then a phase of two 0.75 MiB buffers (each
      * needing its own 1 MiB block) released by a rewind */
     char *keep = vg_arena_alloc(&a, 3 * MiB / 4);
     CHECK(keep && ((uintptr_t)keep % 64) == 0, "first allocation, 64-byte aligned");
+    /* the free end: right after the last allocation, to the block's end */
+    char *tail = vg_arena_tail(&a, &tail_bytes);
+    CHECK(tail == keep + 3 * MiB / 4 && tail_bytes == MiB / 4 && ((uintptr_t)tail % 64) == 0,
+          "free end %p + %zu after a 0.75 MiB allocation in a 1 MiB block", (void *)tail, tail_bytes);
+    vg_arena_mark before_odd = vg_arena_get_mark(&a);
+    char *odd = vg_arena_alloc(&a, 100); /* rounded up to 128: the end stays aligned */
+    tail = vg_arena_tail(&a, &tail_bytes);
+    CHECK(odd == keep + 3 * MiB / 4 && tail == odd + 128 && tail_bytes == MiB / 4 - 128,
+          "free end after a 100-byte allocation: %zu bytes", tail_bytes);
+    vg_arena_rewind(&a, before_odd);
     fill(keep, 3 * MiB / 4, 7);
     vg_arena_mark m = vg_arena_get_mark(&a);
     char *p1 = vg_arena_alloc(&a, 3 * MiB / 4), *p2 = vg_arena_alloc(&a, 3 * MiB / 4);

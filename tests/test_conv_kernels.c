@@ -9,10 +9,14 @@
  * forced onto every case so its edges are covered; with 1 to 8 U channels
  * that is its narrow adj kernel). Each case checks the forward (which must
  * overwrite), every gradient (which must accumulate), NULL gradients,
- * bit-identical reruns, and results bit-identical for 1, 2 and 3 threads. PyTorch parity of
- * the op lives in the fixture tests. */
+ * bit-identical reruns, and results bit-identical for 1, 2 and 3 threads,
+ * and with the kernels' scratch lent (vg_gemm_lend_workspace: none, too
+ * little, plenty; the lent memory filled with NaN first, so no kernel may
+ * count on zeroed scratch). PyTorch parity of the op lives in the fixture
+ * tests. */
 #include "backend/cpu/conv_igemm.h"
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/gemm_engine.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -279,6 +283,32 @@ int main(void) {
                 vg_set_threads(threads[t]);
                 snprintf(name, sizeof name, "%s [%s, threads %d]", cases[i].name, m ? "igemm" : "gemm", threads[t]);
                 test_fast_case(&be, &c, name, t == 0, y1, dx1, dw1);
+            }
+        }
+        /* scratch lent: nothing (every slot allocated for the loan), a
+         * little (some slots carved, the rest allocated), plenty (every
+         * slot carved: the lent memory is written) */
+        static const size_t loans[] = {0, 4096, (size_t)64 << 20};
+        for (int m = 0; m < modes; m++) {
+            vg_conv_igemm_force(m);
+            vg_set_threads(2);
+            char base[160];
+            snprintf(base, sizeof base, "%s [%s, own scratch]", cases[i].name, m ? "igemm" : "gemm");
+            test_fast_case(&be, &c, base, 1, y1, dx1, dw1); /* this lowering's results, to compare with */
+            for (int l = 0; l < 3; l++) {
+                float *lent = loans[l] ? aligned_alloc(64, loans[l]) : NULL;
+                for (size_t k = 0; k < loans[l] / sizeof(float); k++) lent[k] = NAN;
+                char name[160];
+                snprintf(name, sizeof name, "%s [%s, %zu bytes lent]", cases[i].name, m ? "igemm" : "gemm", loans[l]);
+                vg_gemm_lend_workspace(lent, loans[l]);
+                test_fast_case(&be, &c, name, 0, y1, dx1, dw1);
+                vg_gemm_end_workspace();
+                if (l == 2) {
+                    size_t written = 0;
+                    for (size_t k = 0; k < loans[l] / sizeof(float); k++) written += !isnan(lent[k]);
+                    CHECK(written > 0, "%s: the kernels did not use the lent memory", name);
+                }
+                free(lent);
             }
         }
         /* the indirect GEMM one sample per chunk (the batch's copies in

@@ -279,6 +279,17 @@ struct vg_backend {
      * vg_fail (naming the failed call), after which the record is cleared.
      * NULL for a backend that cannot fail (the CPU). */
     vg_status (*poll_error)(void);
+
+    /* Lends the kernels that run next on the calling thread `bytes` of free
+     * memory at p (NULL with 0: none) for their scratch, until
+     * end_workspace: the free end of the step arena, whose pages serve the
+     * step's biggest moment anyway. Scratch that fits there costs no memory
+     * of its own; the rest is allocated for the call and released at
+     * end_workspace, so no scratch stays resident between calls. NULL
+     * hooks: the backend keeps its own scratch (the CUDA backend's
+     * workspaces). */
+    void (*lend_workspace)(void *p, size_t bytes);
+    void (*end_workspace)(void);
 };
 
 /* The CPU backend (always present). */

@@ -46,6 +46,15 @@ size_t vg_arena_used(const vg_arena *a) {
     return n;
 }
 
+void *vg_arena_tail(const vg_arena *a, size_t *bytes) {
+    *bytes = 0;
+    if (!a->nblocks) return NULL;
+    const vg_arena_block *b = &a->blocks[a->cur];
+    if (b->used >= b->size) return NULL; /* used is a multiple of ARENA_ALIGN, and so is the block's start */
+    *bytes = b->size - b->used;
+    return b->base + b->used;
+}
+
 void *vg_arena_alloc(vg_arena *a, size_t bytes) {
     if (bytes > SIZE_MAX - ARENA_ALIGN) return NULL;
     size_t need = (bytes + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);

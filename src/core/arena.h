@@ -38,6 +38,10 @@ void vg_arena_reset(vg_arena *a);
 vg_arena_mark vg_arena_get_mark(const vg_arena *a);
 void vg_arena_rewind(vg_arena *a, vg_arena_mark m);
 size_t vg_arena_used(const vg_arena *a);
+/* The free end of the current block (64-byte aligned) and its size in
+ * *bytes (0 and NULL when there is none): memory a caller may use until
+ * the next allocation from the arena. */
+void *vg_arena_tail(const vg_arena *a, size_t *bytes);
 size_t vg_arena_reserved(const vg_arena *a);
 
 #endif

@@ -11,7 +11,10 @@ static void conv_backward(vg_ctx *ctx, vg_tensor *node) {
     vg_tensor *x = node->src[0], *w = node->src[1], *b = node->src[2];
     const conv_saved *s = node->saved;
     vg_real *dx = vg_op_grad(ctx, x), *dw = vg_op_grad(ctx, w), *db = vg_op_grad(ctx, b);
-    if (dx || dw || db) ctx->be->conv_backward(dx, dw, db, node->grad, x->data, w->data, &s->d);
+    if (!dx && !dw && !db) return;
+    vg_op_lend_workspace(ctx);
+    ctx->be->conv_backward(dx, dw, db, node->grad, x->data, w->data, &s->d);
+    vg_op_end_workspace(ctx);
 }
 
 static vg_tensor *conv(vg_ctx *ctx, const char *op, vg_tensor *x, vg_tensor *w, vg_tensor *b, vg_conv_args a,
@@ -76,7 +79,9 @@ static vg_tensor *conv(vg_ctx *ctx, const char *op, vg_tensor *x, vg_tensor *w, 
     vg_tensor *out = vg_op_output(ctx, op, nd, out_shape, in, 3, conv_backward);
     if (!out) return NULL;
     out->saved = sv;
+    vg_op_lend_workspace(ctx);
     ctx->be->conv_forward(out->data, x->data, w->data, b ? b->data : NULL, d);
+    vg_op_end_workspace(ctx);
     return out;
 }
 

@@ -199,6 +199,17 @@ vg_tensor *vg_op_output(vg_ctx *ctx, const char *op, int ndim, const int64_t *sh
     return t;
 }
 
+void vg_op_lend_workspace(vg_ctx *ctx) {
+    if (!ctx->be->lend_workspace) return;
+    size_t bytes;
+    void *p = vg_arena_tail(&ctx->device, &bytes);
+    ctx->be->lend_workspace(p, bytes);
+}
+
+void vg_op_end_workspace(vg_ctx *ctx) {
+    if (ctx->be->end_workspace) ctx->be->end_workspace();
+}
+
 /* A recycled gradient buffer of at least numel elements (the smallest
  * that fits), or NULL. */
 static vg_real *take_free_grad(vg_ctx *ctx, int64_t numel) {

@@ -48,6 +48,13 @@ vg_real *vg_op_grad(vg_ctx *ctx, vg_tensor *t);
  * differs from node in size; use vg_op_grad then. */
 vg_real *vg_op_grad_take(vg_tensor *x, vg_tensor *node);
 
+/* Around a kernel call: lend the kernels the step arena's free end for
+ * their scratch (backend.h's lend_workspace; nothing on a backend without
+ * it), and end the loan. Nothing may be allocated from the arena between
+ * the two. */
+void vg_op_lend_workspace(vg_ctx *ctx);
+void vg_op_end_workspace(vg_ctx *ctx);
+
 /* Fail with "backend <name> does not support <kernel>" when a kernel is missing. */
 #define VG_NEED_KERNEL(ctx, op, kernel)                                                          \
     do {                                                                                         \

@@ -167,4 +167,10 @@ void vg_cpu_gemm(vg_real *C, const vg_real *A, const vg_real *B, const struct vg
 
 #endif
 
-void vg_cpu_register_gemm(vg_backend *be) { be->gemm = vg_cpu_gemm; }
+void vg_cpu_register_gemm(vg_backend *be) {
+    be->gemm = vg_cpu_gemm;
+#ifndef VG_REAL_F64
+    be->lend_workspace = vg_gemm_lend_workspace; /* the packed kernels' scratch (gemm_engine.c) */
+    be->end_workspace = vg_gemm_end_workspace;
+#endif
+}

@@ -262,12 +262,57 @@ static _Thread_local struct {
     size_t n;
 } scratch[VG_SCRATCH_SLOTS];
 
+/* A loan (vg_gemm_lend_workspace): slots are carved from the lent memory
+ * while it lasts, then allocated for the loan alone (own != 0) and
+ * released when it ends; the persistent slots above are left untouched. */
+static _Thread_local struct {
+    int active;
+    char *base;
+    size_t size, used;
+    struct {
+        float *p;
+        size_t n;
+        int own;
+    } slot[VG_SCRATCH_SLOTS];
+} loan;
+
+void vg_gemm_end_workspace(void) {
+    for (int s = 0; s < VG_SCRATCH_SLOTS; s++)
+        if (loan.slot[s].own) vg_host_free(loan.slot[s].p);
+    memset(&loan, 0, sizeof loan);
+}
+
+void vg_gemm_lend_workspace(void *p, size_t bytes) {
+    vg_gemm_end_workspace();
+    loan.active = 1;
+    loan.base = p;
+    loan.size = p ? bytes : 0;
+}
+
+static float *loan_scratch(int slot, size_t bytes) {
+    if (loan.slot[slot].n * sizeof(float) >= bytes) return loan.slot[slot].p;
+    if (loan.slot[slot].own) vg_host_free(loan.slot[slot].p); /* a bigger request replaces it, as below */
+    loan.slot[slot].own = 0;
+    float *p;
+    if (loan.size - loan.used >= bytes) {
+        p = (float *)(loan.base + loan.used);
+        loan.used += bytes;
+    } else {
+        if (!(p = vg_host_alloc(bytes))) bytes = 0;
+        loan.slot[slot].own = p != NULL;
+    }
+    loan.slot[slot].p = p;
+    loan.slot[slot].n = bytes / sizeof(float);
+    return p;
+}
+
 float *vg_gemm_scratch(int slot, size_t floats) {
     if (slot < 0 || slot >= VG_SCRATCH_SLOTS) return NULL;
     if (floats == 0) floats = 1;
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    if (bytes / sizeof(float) < floats) return NULL;
+    if (loan.active) return loan_scratch(slot, bytes);
     if (scratch[slot].n < floats) {
-        size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-        if (bytes / sizeof(float) < floats) return NULL;
         vg_host_free(scratch[slot].p);
         scratch[slot].p = vg_host_alloc(bytes);
         scratch[slot].n = scratch[slot].p ? bytes / sizeof(float) : 0;

@@ -63,6 +63,12 @@ void vg_gemm_run(const struct vg_gemm_task *t, int64_t j_begin, int64_t j_end, f
  * copies (conv.c, conv_igemm.c). */
 #define VG_SCRATCH_SLOTS 160
 float *vg_gemm_scratch(int slot, size_t floats);
+/* The backend's lend_workspace / end_workspace (backend.h): during a loan
+ * vg_gemm_scratch carves the calling thread's slots from the `bytes` at p
+ * (64-byte aligned offsets of a 64-byte aligned p), and allocates what
+ * does not fit for the loan only, freed when it ends. */
+void vg_gemm_lend_workspace(void *p, size_t bytes);
+void vg_gemm_end_workspace(void);
 /* Floats of work vg_gemm_run needs for M rows and ncols columns. */
 size_t vg_gemm_work_floats(int64_t M, int64_t ncols);
 
