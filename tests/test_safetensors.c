@@ -435,6 +435,11 @@ static void expect_bad(const char *what, const unsigned char *bytes, size_t n, i
     CHECK(strstr(vg_last_error(), path) != NULL, "%s: message lacks the path: %s", what, vg_last_error());
     if (verbose) printf("  %-28s %s: %s\n", what, vg_status_name(s), vg_last_error());
     if (s == VG_OK) vg_st_close(f);
+    f = (vg_st_file *)&f;
+    s = vg_st_open_header(&f, path);
+    CHECK(s != VG_OK && f == NULL, "%s: opened a corrupt file's header", what);
+    CHECK(strstr(vg_last_error(), path) != NULL, "%s: header-only message lacks the path: %s", what, vg_last_error());
+    if (s == VG_OK) vg_st_close(f);
     f = NULL;
     s = vg_st_open_memory(&f, n ? bytes : NULL, n, "mem.safetensors");
     CHECK(s != VG_OK && f == NULL, "%s: opened a corrupt buffer", what);
@@ -668,6 +673,74 @@ static void test_atomic_save(void) {
           vg_last_error());
 }
 
+/* vg_st_open_header against vg_st_open on the PyTorch-written reference
+ * file (every dtype): the same tensors, values and bytes, no vg_st_data,
+ * bounds; then the file truncated under the open reader: an error naming
+ * it, not a crash. */
+static void test_header_only(void) {
+    const char *ref = "tests/fixtures/safetensors_ref.safetensors";
+    char path[512];
+    path_in_tmp(path, sizeof path, "header_only.safetensors");
+    FILE *in = fopen(ref, "rb");
+    static unsigned char bytes[1 << 16];
+    size_t n = in ? fread(bytes, 1, sizeof bytes, in) : 0;
+    if (in) fclose(in);
+    CHECK(n > 0 && n < sizeof bytes && write_bytes(path, bytes, n), "cannot copy %s", ref);
+    vg_st_file *whole = NULL, *head = NULL;
+    CHECK(vg_st_open(&whole, path) == VG_OK, "%s", vg_last_error());
+    CHECK(vg_st_open_header(&head, path) == VG_OK, "%s", vg_last_error());
+    if (!whole || !head) {
+        vg_st_close(whole);
+        vg_st_close(head);
+        return;
+    }
+    CHECK(vg_st_count(head) == vg_st_count(whole) && vg_st_meta_count(head) == vg_st_meta_count(whole),
+          "header-only: %d tensors, %d metadata", vg_st_count(head), vg_st_meta_count(head));
+    int compared = 0;
+    for (int k = 0; k < vg_st_count(whole); k++) {
+        const char *name = vg_st_name(whole, k);
+        int h = vg_st_find(head, name);
+        CHECK(h == k && vg_st_dtype_of(head, h) == vg_st_dtype_of(whole, k) && vg_st_numel(head, h) == vg_st_numel(whole, k),
+              "tensor '%s' differs in the header-only reader", name);
+        CHECK(vg_st_data(head, h) == NULL, "'%s': vg_st_data of a header-only file is not NULL", name);
+        size_t nb = vg_st_nbytes(whole, k);
+        unsigned char *raw = malloc(nb ? nb : 1);
+        CHECK(vg_st_read_bytes(head, h, 0, raw, nb) == VG_OK && memcmp(raw, vg_st_data(whole, k), nb) == 0,
+              "'%s': raw bytes differ", name);
+        if (nb > 2)
+            CHECK(vg_st_read_bytes(head, h, 1, raw, nb - 2) == VG_OK &&
+                      memcmp(raw, (const unsigned char *)vg_st_data(whole, k) + 1, nb - 2) == 0,
+                  "'%s': an inner byte range differs", name);
+        CHECK(vg_st_read_bytes(head, h, 1, raw, nb) == VG_ERR_INVALID, "'%s': a range past the end was read", name);
+        free(raw);
+        vg_st_dtype d = vg_st_dtype_of(whole, k);
+        if (d == VG_ST_F32 || d == VG_ST_F64 || d == VG_ST_F16 || d == VG_ST_BF16) {
+            int64_t m = vg_st_numel(whole, k);
+            float *a = malloc(sizeof(float) * (size_t)(m ? m : 1)), *b = malloc(sizeof(float) * (size_t)(m ? m : 1));
+            CHECK(vg_st_read_f32(whole, name, a, m) == VG_OK && vg_st_read_f32(head, name, b, m) == VG_OK &&
+                      memcmp(a, b, sizeof(float) * (size_t)m) == 0,
+                  "'%s': values differ between the readers", name);
+            compared++;
+            free(a);
+            free(b);
+        }
+    }
+    CHECK(compared >= 4, "only %d float tensors compared", compared);
+    /* the file shrinks to its header: every tensor read now fails cleanly */
+    int last = vg_st_count(head) - 1;
+    size_t keep = 0; /* the length field and the header: the header length, little-endian, plus 8 */
+    for (int i = 7; i >= 0; i--) keep = keep << 8 | bytes[i];
+    keep += 8;
+    CHECK(truncate(path, (off_t)keep) == 0, "truncate %s", path);
+    unsigned char one[64];
+    size_t nb = vg_st_nbytes(head, last) < sizeof one ? vg_st_nbytes(head, last) : sizeof one;
+    vg_status st = vg_st_read_bytes(head, last, 0, one, nb);
+    CHECK(st == VG_ERR_IO && strstr(vg_last_error(), path) && strstr(vg_last_error(), "shrank"),
+          "reading a truncated file: %s (%s)", vg_status_name(st), vg_last_error());
+    vg_st_close(whole);
+    vg_st_close(head);
+}
+
 int main(void) {
     verbose = getenv("VG_TEST_VERBOSE") != NULL;
     const char *base = getenv("TMPDIR");
@@ -678,6 +751,7 @@ int main(void) {
     }
     test_roundtrip();
     test_reference();
+    test_header_only();
     test_fixture_demo();
     test_corrupt();
     test_lenient();

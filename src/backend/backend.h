@@ -182,6 +182,7 @@ typedef struct vg_backend vg_backend;
 struct vg_backend {
     const char *name;
     int has_bf16; /* gemm and conv_* honour VG_PRECISION_BF16 (see the top) */
+    int host_memory; /* alloc returns host memory the caller may read directly (the CPU) */
 
     /* memory (device memory for an accelerator backend) */
     void *(*alloc)(size_t bytes); /* 64-byte aligned; NULL on failure */

@@ -88,9 +88,11 @@ typedef struct st_tensor {
 
 struct vg_st_file {
     char *path;
-    unsigned char *buf; /* the whole file */
-    size_t size;
-    const unsigned char *data; /* data section: buf + 8 + header length */
+    unsigned char *buf; /* the whole file, or (fd >= 0) the length field and the header */
+    size_t size;        /* of the file */
+    int fd;             /* vg_st_open_header: the open file; -1 otherwise */
+    const unsigned char *data; /* data section: buf + 8 + header length (fd < 0) */
+    size_t data_offset;        /* in the file: 8 + header length */
     size_t data_size;
     st_tensor *t; /* n, sorted by name */
     int n;
@@ -110,6 +112,7 @@ void vg_st_close(vg_st_file *f) {
     free(f->meta_val);
     free(f->buf);
     free(f->path);
+    if (f->fd >= 0) close(f->fd);
     free(f);
 }
 
@@ -268,7 +271,8 @@ static vg_status parse(vg_st_file *f) {
                        "not a safetensors file?",
                        f->path, (unsigned long long)hlen, hlen > VG_ST_MAX_HEADER ? "the 100 MB limit" : "the file",
                        f->size - 8);
-    f->data = f->buf + 8 + hlen;
+    f->data = f->fd < 0 ? f->buf + 8 + hlen : NULL;
+    f->data_offset = 8 + (size_t)hlen;
     f->data_size = f->size - 8 - (size_t)hlen;
 
     json_error_t jerr;
@@ -309,19 +313,22 @@ done:
     return s;
 }
 
-/* Takes ownership of buf (malloc'd, size bytes). */
-static vg_status open_buffer(vg_st_file **out, unsigned char *buf, size_t size, const char *path) {
+/* Takes ownership of buf (malloc'd) and fd (-1: buf holds the whole file
+ * of size bytes; else buf holds its length field and header). */
+static vg_status open_buffer(vg_st_file **out, unsigned char *buf, size_t size, const char *path, int fd) {
     vg_st_file *f = calloc(1, sizeof *f);
     char *p = dup_str(path);
     if (!f || !p) {
         free(f);
         free(p);
         free(buf);
+        if (fd >= 0) close(fd);
         return vg_fail(VG_ERR_NOMEM, "%s: out of memory", path);
     }
     f->path = p;
     f->buf = buf;
     f->size = size;
+    f->fd = fd;
     vg_status s = parse(f);
     if (s != VG_OK) {
         vg_st_close(f);
@@ -338,7 +345,7 @@ vg_status vg_st_open_memory(vg_st_file **out, const void *bytes, size_t size, co
     unsigned char *buf = malloc(size ? size : 1);
     if (!buf) return vg_fail(VG_ERR_NOMEM, "%s: out of memory for %zu bytes", name, size);
     if (size) memcpy(buf, bytes, size);
-    return open_buffer(out, buf, size, name);
+    return open_buffer(out, buf, size, name, -1);
 }
 
 vg_status vg_st_open(vg_st_file **out, const char *path) {
@@ -381,8 +388,64 @@ vg_status vg_st_open(vg_st_file **out, const char *path) {
         got += (size_t)r;
     }
     close(fd);
-    return open_buffer(out, buf, size, path);
+    return open_buffer(out, buf, size, path, -1);
 }
+
+/* n bytes at offset of an open file into dst; VG_OK or VG_ERR_IO naming
+ * path (a read error, or the file ended early). */
+static vg_status pread_all(int fd, const char *path, void *dst, size_t n, size_t offset) {
+    size_t got = 0;
+    while (got < n) {
+        size_t want = n - got > (1u << 30) ? (1u << 30) : n - got;
+        ssize_t r = pread(fd, (char *)dst + got, want, (off_t)(offset + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return vg_fail(VG_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+        if (r == 0)
+            return vg_fail(VG_ERR_IO, "%s: file shrank while reading (ends before byte %zu)", path, offset + n);
+        got += (size_t)r;
+    }
+    return VG_OK;
+}
+
+vg_status vg_st_open_header(vg_st_file **out, const char *path) {
+    VG_ASSERT(out && path);
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return vg_fail(VG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    vg_status s = VG_OK;
+    if (fstat(fd, &st) != 0) s = vg_fail(VG_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode)) s = vg_fail(VG_ERR_IO, "%s: not a regular file", path);
+    if (s != VG_OK) {
+        close(fd);
+        return s;
+    }
+    const size_t size = (size_t)st.st_size;
+    /* the length field, then the header when the length is plausible (parse
+     * judges it and says why not, reading nothing past the length field) */
+    unsigned char len8[8] = {0};
+    size_t head = size < 8 ? size : 8;
+    if ((s = pread_all(fd, path, len8, head, 0)) != VG_OK) {
+        close(fd);
+        return s;
+    }
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | len8[i];
+    if (size >= 8 && hlen <= VG_ST_MAX_HEADER && hlen <= size - 8) head = 8 + (size_t)hlen;
+    unsigned char *buf = malloc(head ? head : 1);
+    if (!buf) {
+        close(fd);
+        return vg_fail(VG_ERR_NOMEM, "%s: out of memory for its header", path);
+    }
+    memcpy(buf, len8, head < 8 ? head : 8);
+    if (head > 8 && (s = pread_all(fd, path, buf + 8, head - 8, 8)) != VG_OK) {
+        free(buf);
+        close(fd);
+        return s;
+    }
+    return open_buffer(out, buf, size, path, fd);
+}
+
 
 const char *vg_st_path(const vg_st_file *f) { return f->path; }
 int vg_st_count(const vg_st_file *f) { return f->n; }
@@ -405,10 +468,27 @@ static const st_tensor *tensor_at(const vg_st_file *f, int i) {
 
 const char *vg_st_name(const vg_st_file *f, int i) { return tensor_at(f, i)->name; }
 vg_st_dtype vg_st_dtype_of(const vg_st_file *f, int i) { return tensor_at(f, i)->dtype; }
+vg_status vg_st_read_bytes(const vg_st_file *f, int i, size_t offset, void *dst, size_t n) {
+    const st_tensor *t = tensor_at(f, i);
+    const size_t nbytes = (size_t)(t->end - t->begin);
+    if (offset > nbytes || n > nbytes - offset)
+        return vg_fail(VG_ERR_INVALID, "%s: tensor '%.200s': bytes [%zu, +%zu) past its %zu", f->path, t->name, offset,
+                       n, nbytes);
+    if (n == 0) return VG_OK;
+    if (f->fd < 0) {
+        memcpy(dst, f->data + t->begin + offset, n);
+        return VG_OK;
+    }
+    return pread_all(f->fd, f->path, dst, n, f->data_offset + (size_t)t->begin + offset);
+}
+
 int vg_st_ndim(const vg_st_file *f, int i) { return tensor_at(f, i)->ndim; }
 const int64_t *vg_st_shape(const vg_st_file *f, int i) { return tensor_at(f, i)->shape; }
 int64_t vg_st_numel(const vg_st_file *f, int i) { return tensor_at(f, i)->numel; }
-const void *vg_st_data(const vg_st_file *f, int i) { return f->data + tensor_at(f, i)->begin; }
+const void *vg_st_data(const vg_st_file *f, int i) {
+    const st_tensor *t = tensor_at(f, i);
+    return f->data ? f->data + t->begin : NULL;
+}
 
 size_t vg_st_nbytes(const vg_st_file *f, int i) {
     const st_tensor *t = tensor_at(f, i);
@@ -454,6 +534,30 @@ static float double_to_float(double d) {
     return (float)d;
 }
 
+/* n little-endian F64, F16 or BF16 values at p into dst as float. */
+static void convert_to_float(vg_st_dtype dtype, const unsigned char *p, float *dst, int64_t n) {
+    switch (dtype) {
+    case VG_ST_F64:
+        for (int64_t k = 0; k < n; k++) {
+            double d;
+            memcpy(&d, p + 8 * k, 8);
+            dst[k] = double_to_float(d);
+        }
+        break;
+    case VG_ST_F16:
+        for (int64_t k = 0; k < n; k++) dst[k] = half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
+        break;
+    case VG_ST_BF16:
+        for (int64_t k = 0; k < n; k++) {
+            uint32_t bits = (uint32_t)p[2 * k] << 16 | (uint32_t)p[2 * k + 1] << 24;
+            memcpy(&dst[k], &bits, 4);
+        }
+        break;
+    default: /* F32 is copied by the caller; others are refused before */
+        break;
+    }
+}
+
 vg_status vg_st_read_f32(const vg_st_file *f, const char *name, float *dst, int64_t numel) {
     VG_ASSERT(f && name && (dst || numel == 0));
     int i = vg_st_find(f, name);
@@ -464,35 +568,28 @@ vg_status vg_st_read_f32(const vg_st_file *f, const char *name, float *dst, int6
         return vg_fail(VG_ERR_INVALID, "%s: tensor '%.200s': has %lld elements (shape %s), expected %lld", f->path,
                        name, (long long)t->numel, shape_str(sb, sizeof sb, t->ndim, t->shape), (long long)numel);
     }
-    const unsigned char *p = f->data + t->begin;
-    if (numel == 0 && (t->dtype == VG_ST_F32 || t->dtype == VG_ST_F64 || t->dtype == VG_ST_F16 ||
-                       t->dtype == VG_ST_BF16))
-        return VG_OK; /* dst may be NULL */
-    switch (t->dtype) {
-    case VG_ST_F32:
-        memcpy(dst, p, (size_t)numel * 4);
-        break;
-    case VG_ST_F64:
-        for (int64_t k = 0; k < numel; k++) {
-            double d;
-            memcpy(&d, p + 8 * k, 8);
-            dst[k] = double_to_float(d);
-        }
-        break;
-    case VG_ST_F16:
-        for (int64_t k = 0; k < numel; k++) dst[k] = half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
-        break;
-    case VG_ST_BF16:
-        for (int64_t k = 0; k < numel; k++) {
-            uint32_t bits = (uint32_t)p[2 * k] << 16 | (uint32_t)p[2 * k + 1] << 24;
-            memcpy(&dst[k], &bits, 4);
-        }
-        break;
-    default:
+    if (t->dtype != VG_ST_F32 && t->dtype != VG_ST_F64 && t->dtype != VG_ST_F16 && t->dtype != VG_ST_BF16)
         return vg_fail(VG_ERR_UNSUPPORTED, "%s: tensor '%.200s': dtype %s cannot be read as float (F32, F64, F16 "
                        "or BF16 expected)", f->path, name, dtype_names[t->dtype]);
+    if (numel == 0) return VG_OK; /* dst may be NULL */
+    if (t->dtype == VG_ST_F32) return vg_st_read_bytes(f, i, 0, dst, (size_t)numel * 4);
+    if (f->fd < 0) {
+        convert_to_float(t->dtype, f->data + t->begin, dst, numel);
+        return VG_OK;
     }
-    return VG_OK;
+    /* from the file through a bounded buffer */
+    const size_t esize = dtype_sizes[t->dtype];
+    const int64_t chunk = 65536;
+    unsigned char *buf = malloc((size_t)chunk * esize);
+    if (!buf) return vg_fail(VG_ERR_NOMEM, "%s: out of memory", f->path);
+    vg_status s = VG_OK;
+    for (int64_t k = 0; k < numel && s == VG_OK; k += chunk) {
+        const int64_t m = numel - k < chunk ? numel - k : chunk;
+        s = vg_st_read_bytes(f, i, (size_t)k * esize, buf, (size_t)m * esize);
+        if (s == VG_OK) convert_to_float(t->dtype, buf, dst + k, m);
+    }
+    free(buf);
+    return s;
 }
 
 /* ---- writer --------------------------------------------------------------- */

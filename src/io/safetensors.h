@@ -64,6 +64,12 @@ int vg_st_dtype_parse(const char *s, vg_st_dtype *out);
 typedef struct vg_st_file vg_st_file;
 
 vg_status vg_st_open(vg_st_file **out, const char *path);
+/* Like vg_st_open, but reads only the header: tensor bytes are read from
+ * the file when asked for (vg_st_read_f32, vg_st_read_bytes), so a file of
+ * any size costs no memory (a checkpoint with Adam moments and EMA is
+ * several times the model). vg_st_data is NULL for such a file. A file
+ * that shrinks meanwhile gives an error naming it, never a crash. */
+vg_status vg_st_open_header(vg_st_file **out, const char *path);
 /* Parse bytes already in memory (copied). name appears in messages in place of
  * a path; NULL means "<memory>". */
 vg_status vg_st_open_memory(vg_st_file **out, const void *bytes, size_t size, const char *name);
@@ -84,9 +90,14 @@ const int64_t *vg_st_shape(const vg_st_file *f, int i); /* ndim entries */
 int64_t vg_st_numel(const vg_st_file *f, int i);
 /* Raw little-endian bytes, valid until vg_st_close. Aligned to the element
  * size only when the writer aligned it (vidgan's writer and the reference
- * one do); read through memcpy or vg_st_read_f32 if unsure. */
+ * one do); read through memcpy or vg_st_read_f32 if unsure. NULL for a file
+ * opened with vg_st_open_header. */
 const void *vg_st_data(const vg_st_file *f, int i);
 size_t vg_st_nbytes(const vg_st_file *f, int i);
+/* Bytes [offset, offset + n) of tensor i's raw data into dst (either way of
+ * opening); VG_ERR_INVALID past the tensor's end, VG_ERR_IO when the file
+ * cannot be read. */
+vg_status vg_st_read_bytes(const vg_st_file *f, int i, size_t offset, void *dst, size_t n);
 
 /* Metadata ("__metadata__"): the value for key, or NULL if absent; and
  * iteration in the order of the file. */

@@ -225,7 +225,8 @@ static vg_status declare_discriminator(vg_params *P, vg_dcgan3d_layer *L, const 
     return st;
 }
 
-vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg, uint64_t seed) {
+/* init (allocate: memory and initial weights) or declare (names and shapes). */
+static vg_status build(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg, uint64_t seed, int allocate) {
     memset(m, 0, sizeof *m);
     vg_status st = vg_dcgan3d_config_check(cfg);
     if (st != VG_OK) return st;
@@ -269,11 +270,19 @@ vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *c
         m->ndi = S + 1;
         st = declare_discriminator(m->D, m->di, "DI", cfg, S, 0, 0);
     }
-    if (st != VG_OK) return st;
+    if (st != VG_OK || !allocate) return st;
     if ((st = vg_params_finalize(m->G)) != VG_OK || (st = vg_params_finalize(m->D)) != VG_OK) return st;
     init_params(m->G, ctx, seed, M);
     init_params(m->D, ctx, seed ^ 0x9E3779B97F4A7C15ull, 0);
     return VG_OK;
+}
+
+vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg, uint64_t seed) {
+    return build(m, ctx, cfg, seed, 1);
+}
+
+vg_status vg_dcgan3d_declare(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg) {
+    return build(m, ctx, cfg, 0, 0);
 }
 
 void vg_dcgan3d_free(vg_dcgan3d *m) {

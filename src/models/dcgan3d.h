@@ -123,6 +123,10 @@ vg_status vg_dcgan3d_config_check(const vg_dcgan3d_config *c);
  * parameters in ctx's backend and initialises them as DCGAN does: conv
  * weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0. */
 vg_status vg_dcgan3d_init(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg, uint64_t seed);
+/* The parameters' names and shapes only, no memory (their data pointers
+ * stay NULL): for checking a file against the model (vg_ckpt_validate);
+ * not for running it. Freed by vg_dcgan3d_free. */
+vg_status vg_dcgan3d_declare(vg_dcgan3d *m, vg_ctx *ctx, const vg_dcgan3d_config *cfg);
 void vg_dcgan3d_free(vg_dcgan3d *m);
 /* How BatchNorm layers run: EVAL uses the running statistics; TRAIN uses
  * batch statistics and updates the running ones; BATCH uses batch

@@ -97,14 +97,16 @@ static vg_status plan_set(ck_plan *p, vg_params *P, const char *set, int with_em
     vg_status st = VG_OK;
     for (int i = 0; i < vg_params_count(P) && st == VG_OK; i++) {
         vg_tensor *t = vg_params_get(P, i);
-        int64_t off = offset_in(P, t);
-        VG_ASSERT(off >= 0 && off + t->numel <= vg_params_numel_all(P));
+        /* a declared model (vg_dcgan3d_declare) has names and shapes only */
+        int64_t off = t->data ? offset_in(P, t) : 0;
+        VG_ASSERT(!t->data || (off >= 0 && off + t->numel <= vg_params_numel_all(P)));
+        VG_ASSERT(t->data || (!ema && !m && !v));
         const char *local = local_name(vg_params_name(P, i), set);
         snprintf(prefix, sizeof prefix, "%s.", set);
         st = plan_add(p, prefix, local, t, t->data);
         if (st == VG_OK && with_ema) st = plan_add(p, "G_ema.", local, t, ema ? ema + off : NULL);
         if (st != VG_OK || !with_optim || vg_params_is_buffer(P, i)) continue;
-        VG_ASSERT(off + t->numel <= vg_params_numel(P));
+        VG_ASSERT(!t->data || off + t->numel <= vg_params_numel(P));
         snprintf(prefix, sizeof prefix, "optim.%s.exp_avg.", set);
         st = plan_add(p, prefix, local, t, m ? m + off : NULL);
         snprintf(prefix, sizeof prefix, "optim.%s.exp_avg_sq.", set);
@@ -124,16 +126,27 @@ static vg_status plan_model(ck_plan *p, const vg_dcgan3d *model, int with_ema, v
     return st;
 }
 
-static vg_status plan_alloc_staging(ck_plan *p) {
+/* Host copies for the entries (read_only: those whose values are only read,
+ * as a save does, point at the backend's memory itself when it is host
+ * memory of floats: a save then copies nothing, where a staging copy of
+ * the weights, Adam moments and EMA would double the process's memory). */
+static vg_status plan_alloc_staging(ck_plan *p, int read_only) {
+    const int alias = read_only && p->be->host_memory && sizeof(vg_real) == sizeof(float);
     int64_t total = 0;
-    for (int i = 0; i < p->n; i++)
+    for (int i = 0; i < p->n; i++) {
+        if (alias && p->e[i].dev) continue;
         if (!vg_add_ok(total, p->e[i].numel, &total)) return vg_fail(VG_ERR_NOMEM, "checkpoint: size overflows");
+    }
     if ((uint64_t)total > SIZE_MAX / sizeof(float)) return vg_fail(VG_ERR_NOMEM, "checkpoint: size overflows");
     p->staging = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
     if (!p->staging)
         return vg_fail(VG_ERR_NOMEM, "checkpoint: out of memory staging %lld values", (long long)total);
     int64_t off = 0;
     for (int i = 0; i < p->n; i++) {
+        if (alias && p->e[i].dev) {
+            p->e[i].host = (float *)p->e[i].dev;
+            continue;
+        }
         p->e[i].host = p->staging + off;
         off += p->e[i].numel;
     }
@@ -498,13 +511,16 @@ static vg_status plan_check_file(const ck_plan *p, const vg_st_file *f, int exac
                            shape_str(got, sizeof got, vg_st_ndim(f, k), vg_st_shape(f, k)),
                            shape_str(want, sizeof want, e->ndim, e->shape));
         }
-        const unsigned char *bytes = vg_st_data(f, k);
-        for (int64_t j = 0; j < e->numel; j++) {
-            float x;
-            memcpy(&x, bytes + (size_t)j * sizeof x, sizeof x);
-            if (!isfinite(x))
+        /* the values, a bounded piece at a time (the file is read, not held) */
+        float piece[4096];
+        for (int64_t j0 = 0; j0 < e->numel; j0 += 4096) {
+            const int64_t m = e->numel - j0 < 4096 ? e->numel - j0 : 4096;
+            vg_status st = vg_st_read_bytes(f, k, (size_t)j0 * sizeof(float), piece, (size_t)m * sizeof(float));
+            if (st != VG_OK) return st;
+            int64_t bad = first_nonfinite(piece, m);
+            if (bad >= 0)
                 return vg_fail(VG_ERR_NUMERIC, "%s: tensor '%s' holds a non-finite value (%g at element %lld)", path,
-                               e->name, (double)x, (long long)j);
+                               e->name, (double)piece[bad], (long long)(j0 + bad));
         }
     }
     if (exact && vg_st_count(f) != p->n)
@@ -521,7 +537,7 @@ static vg_status plan_check_file(const ck_plan *p, const vg_st_file *f, int exac
  * memory. When from is given, plan names starting with `to` are read from
  * the file under `from` instead ("G.net.0.weight" <- "G_ema.net.0.weight"). */
 static vg_status plan_read(ck_plan *p, const vg_st_file *f, const char *from, const char *to) {
-    vg_status st = plan_alloc_staging(p);
+    vg_status st = plan_alloc_staging(p, 0); /* the model changes only once every tensor has been read */
     if (st != VG_OK) return st;
     for (int i = 0; i < p->n && st == VG_OK; i++) {
         ck_entry *e = &p->e[i];
@@ -540,7 +556,7 @@ static vg_status plan_read(ck_plan *p, const vg_st_file *f, const char *from, co
 
 /* Opens and parses a checkpoint's metadata. */
 static vg_status ckpt_open(const char *path, vg_st_file **f, ck_meta *m) {
-    vg_status st = vg_st_open(f, path);
+    vg_status st = vg_st_open_header(f, path); /* the tensors are read as needed, not held */
     if (st != VG_OK) return st;
     st = meta_parse(*f, m);
     if (st != VG_OK) {
@@ -572,13 +588,13 @@ vg_status vg_ckpt_save(const vg_trainer *t, const char *data_json, const char *p
 
     ck_plan p;
     if ((st = plan_model(&p, &t->model, with_ema, t->ema.shadow, 1, &t->opt_g, &t->opt_d)) != VG_OK) return st;
-    if ((st = plan_alloc_staging(&p)) != VG_OK) {
+    if ((st = plan_alloc_staging(&p, 1)) != VG_OK) {
         plan_free(&p);
         return st;
     }
     for (int i = 0; i < p.n; i++) {
         ck_entry *e = &p.e[i];
-        p.be->download(e->host, e->dev, (size_t)e->numel * sizeof(float));
+        if (e->host != (float *)e->dev) p.be->download(e->host, e->dev, (size_t)e->numel * sizeof(float));
         int64_t bad = first_nonfinite(e->host, e->numel);
         if (bad >= 0) {
             st = vg_fail(VG_ERR_NUMERIC, "%s: not saved: tensor '%s' holds a non-finite value (%g at element %lld)", path,
@@ -720,7 +736,8 @@ vg_status vg_ckpt_validate(const char *path) {
     vg_ctx *ctx = NULL;
     vg_dcgan3d model = {0};
     char msg[512];
-    if ((st = vg_ctx_new(&ctx, NULL)) == VG_OK && (st = vg_dcgan3d_init(&model, ctx, &m.cfg.model, 0)) != VG_OK) {
+    /* the model's names and shapes, without its memory */
+    if ((st = vg_ctx_new(&ctx, NULL)) == VG_OK && (st = vg_dcgan3d_declare(&model, ctx, &m.cfg.model)) != VG_OK) {
         snprintf(msg, sizeof msg, "%s", vg_last_error());
         st = vg_fail(st, "%s: %s", path, msg);
     }

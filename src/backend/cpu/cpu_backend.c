@@ -41,6 +41,7 @@ const vg_backend *vg_backend_cpu(void) {
     if (!cpu_ready) {
         vg_backend *be = &cpu_backend;
         be->name = "cpu";
+        be->host_memory = 1;
         be->alloc = cpu_alloc;
         be->release = cpu_release;
         be->zero = cpu_zero;
