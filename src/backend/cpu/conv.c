@@ -523,14 +523,17 @@ static void conv_backward(vg_real *dinp, vg_real *dweight, vg_real *dbias, const
         (d->transposed ? vg_conv_igemm_fwd(dinp, dout, weight, NULL, 0, &c, parts)
                        : vg_conv_igemm_adj(dinp, dout, weight, NULL, 0, &c, parts)))
         dinp = NULL; /* done */
+    vg_gemm_scratch_restart(); /* each kernel below starts from fresh scratch */
     if (dweight && use_igemm(&c, IG_WGRAD) &&
         (d->transposed ? vg_conv_igemm_wgrad(dweight, inp, dout, &c, parts)
                        : vg_conv_igemm_wgrad(dweight, dout, inp, &c, parts)))
         dweight = NULL;
+    vg_gemm_scratch_restart();
     if (dinp) {
         int ok = d->transposed ? canon_fwd(dinp, dout, weight, &c) : canon_adj(dinp, dout, weight, &c);
         if (!ok) vg_cpu_conv_backward_reference(dinp, NULL, NULL, dout, inp, weight, d);
     }
+    vg_gemm_scratch_restart();
     if (dweight) {
         int ok = d->transposed ? canon_wgrad(dweight, inp, dout, &c) : canon_wgrad(dweight, dout, inp, &c);
         if (!ok) vg_cpu_conv_backward_reference(NULL, dweight, NULL, dout, inp, weight, d);

@@ -282,6 +282,14 @@ void vg_gemm_end_workspace(void) {
     memset(&loan, 0, sizeof loan);
 }
 
+void vg_gemm_scratch_restart(void) {
+    if (!loan.active) return;
+    char *base = loan.base;
+    size_t size = loan.size;
+    vg_gemm_end_workspace();
+    vg_gemm_lend_workspace(base, size);
+}
+
 void vg_gemm_lend_workspace(void *p, size_t bytes) {
     vg_gemm_end_workspace();
     loan.active = 1;

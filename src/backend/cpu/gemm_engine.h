@@ -69,6 +69,12 @@ float *vg_gemm_scratch(int slot, size_t floats);
  * does not fit for the loan only, freed when it ends. */
 void vg_gemm_lend_workspace(void *p, size_t bytes);
 void vg_gemm_end_workspace(void);
+/* Between two kernels of one call (a convolution's input gradient, then its
+ * weight gradient): the scratch handed out so far is no longer needed, so
+ * a loan is carved again from its start (and what was allocated for it is
+ * freed); the call then needs the larger of the kernels' scratch, not their
+ * sum. No effect outside a loan. */
+void vg_gemm_scratch_restart(void);
 /* Floats of work vg_gemm_run needs for M rows and ncols columns. */
 size_t vg_gemm_work_floats(int64_t M, int64_t ncols);
 
