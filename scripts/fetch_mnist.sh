@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 make -s build/libvidgan.a
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -D_DEFAULT_SOURCE -Iinclude -Isrc -o "$tmp/mnist_cache" \
-    scripts/mnist_cache.c build/libvidgan.a -fopenmp -lavformat -lavcodec -lswscale -lavutil -ljansson -lpng -lz -lm
+    scripts/mnist_cache.c build/libvidgan.a -fopenmp -ljansson -lpng -lz -lm -ldl
 
 if [ -f "$out" ] && "$tmp/mnist_cache" --check "$out" >/dev/null 2>&1; then
     echo "fetch_mnist: $out is already a valid cache"
