@@ -55,8 +55,8 @@ static void *open_beside(const char *file, const char *up) {
     return dlopen(path, RTLD_NOW | RTLD_LOCAL);
 }
 
-/* The plugin from the places the file comment names, or NULL with the
- * last reason in plugin_error. */
+/* The plugin from the places the file comment names, or NULL (dlerror()
+ * then says why the last place failed). */
 static void *open_plugin(void) {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);

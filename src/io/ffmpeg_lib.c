@@ -62,11 +62,6 @@ static void load_once(void) {
     loaded = 1;
 }
 
-vg_status vg_ffmpeg_load(void) {
-    pthread_once(&load_once_flag, load_once);
-    return loaded ? VG_OK : vg_fail(VG_ERR_UNSUPPORTED, "%s", load_error);
-}
-
 vg_status vg_ffmpeg_load_for(const char *what) {
     pthread_once(&load_once_flag, load_once);
     return loaded ? VG_OK : vg_fail(VG_ERR_UNSUPPORTED, "%s: %s", what, load_error);

@@ -3,7 +3,7 @@
  * libswscale and libavutil: with their dependencies they are about a
  * hundred shared objects and ~25 MiB of resident memory in every process
  * at start, and most vidgan processes never decode or encode a frame
- * (training on the built-in data sets, writing GIFs). vg_ffmpeg_load()
+ * (training on the built-in data sets, writing GIFs). vg_ffmpeg_load_for()
  * dlopens the four libraries of the major versions vidgan was compiled
  * against, resolves the functions below into vg_ff, and sets FFmpeg's
  * global log level to quiet (the library never prints) unless
@@ -85,14 +85,12 @@ typedef struct vg_ffmpeg_api {
 #undef VG_FFMPEG_MEMBER
 } vg_ffmpeg_api;
 
-/* Valid after vg_ffmpeg_load() returned VG_OK. */
+/* Valid after vg_ffmpeg_load_for() returned VG_OK. */
 extern vg_ffmpeg_api vg_ff;
 
 /* Loads FFmpeg once per process (thread-safe); VG_OK, or VG_ERR_UNSUPPORTED
- * with the library that did not load, or the function it lacks, and why. */
-vg_status vg_ffmpeg_load(void);
-
-/* vg_ffmpeg_load, its message prefixed with `what` (the file at hand). */
+ * with the library that did not load, or the function it lacks, and why,
+ * after `what` (the file at hand). */
 vg_status vg_ffmpeg_load_for(const char *what);
 
 /* FFmpeg's text for an AVERROR code, into buf; returns buf. */
