@@ -203,6 +203,12 @@ void vg_op_lend_workspace(vg_ctx *ctx) {
     if (!ctx->be->lend_workspace) return;
     size_t bytes;
     void *p = vg_arena_tail(&ctx->device, &bytes);
+    /* during a backward, an idle recycled gradient buffer may be bigger */
+    for (int64_t i = 0; i < ctx->n_free; i++)
+        if ((size_t)ctx->free_grads[i].numel * sizeof(vg_real) > bytes) {
+            p = ctx->free_grads[i].ptr;
+            bytes = (size_t)ctx->free_grads[i].numel * sizeof(vg_real);
+        }
     ctx->be->lend_workspace(p, bytes);
 }
 

@@ -49,7 +49,8 @@ vg_real *vg_op_grad(vg_ctx *ctx, vg_tensor *t);
 vg_real *vg_op_grad_take(vg_tensor *x, vg_tensor *node);
 
 /* Around a kernel call: lend the kernels the step arena's free end for
- * their scratch (backend.h's lend_workspace; nothing on a backend without
+ * their scratch, or during a backward an idle recycled gradient buffer when
+ * that is bigger (backend.h's lend_workspace; nothing on a backend without
  * it), and end the loan. Nothing may be allocated from the arena between
  * the two. */
 void vg_op_lend_workspace(vg_ctx *ctx);
