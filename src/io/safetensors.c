@@ -348,6 +348,22 @@ vg_status vg_st_open_memory(vg_st_file **out, const void *bytes, size_t size, co
     return open_buffer(out, buf, size, name, -1);
 }
 
+/* n bytes at offset of an open file into dst; VG_OK or VG_ERR_IO naming
+ * path (a read error, or the file ended early). */
+static vg_status pread_all(int fd, const char *path, void *dst, size_t n, size_t offset) {
+    size_t got = 0;
+    while (got < n) {
+        size_t want = n - got > (1u << 30) ? (1u << 30) : n - got;
+        ssize_t r = pread(fd, (char *)dst + got, want, (off_t)(offset + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return vg_fail(VG_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+        if (r == 0)
+            return vg_fail(VG_ERR_IO, "%s: file shrank while reading (ends before byte %zu)", path, offset + n);
+        got += (size_t)r;
+    }
+    return VG_OK;
+}
+
 vg_status vg_st_open(vg_st_file **out, const char *path) {
     VG_ASSERT(out && path);
     *out = NULL;
@@ -373,39 +389,16 @@ vg_status vg_st_open(vg_st_file **out, const char *path) {
         close(fd);
         return vg_fail(VG_ERR_NOMEM, "%s: out of memory for %zu bytes", path, size);
     }
-    size_t got = 0;
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got > (1u << 30) ? (1u << 30) : size - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            vg_status s = r < 0 ? vg_fail(VG_ERR_IO, "%s: read failed: %s", path, strerror(errno))
-                                : vg_fail(VG_ERR_IO, "%s: file shrank while reading (%zu of %zu bytes)", path,
-                                          got, size);
-            free(buf);
-            close(fd);
-            return s;
-        }
-        got += (size_t)r;
+    vg_status rs = pread_all(fd, path, buf, size, 0);
+    if (rs != VG_OK) {
+        free(buf);
+        close(fd);
+        return rs;
     }
     close(fd);
     return open_buffer(out, buf, size, path, -1);
 }
 
-/* n bytes at offset of an open file into dst; VG_OK or VG_ERR_IO naming
- * path (a read error, or the file ended early). */
-static vg_status pread_all(int fd, const char *path, void *dst, size_t n, size_t offset) {
-    size_t got = 0;
-    while (got < n) {
-        size_t want = n - got > (1u << 30) ? (1u << 30) : n - got;
-        ssize_t r = pread(fd, (char *)dst + got, want, (off_t)(offset + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return vg_fail(VG_ERR_IO, "%s: read failed: %s", path, strerror(errno));
-        if (r == 0)
-            return vg_fail(VG_ERR_IO, "%s: file shrank while reading (ends before byte %zu)", path, offset + n);
-        got += (size_t)r;
-    }
-    return VG_OK;
-}
 
 vg_status vg_st_open_header(vg_st_file **out, const char *path) {
     VG_ASSERT(out && path);
