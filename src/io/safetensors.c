@@ -364,56 +364,53 @@ static vg_status pread_all(int fd, const char *path, void *dst, size_t n, size_t
     return VG_OK;
 }
 
+/* Opens path for reading: *fd and the file's size, or an error naming it
+ * (cannot open or stat it, not a regular file, too big for size_t). */
+static vg_status open_regular(const char *path, int *fd, size_t *size) {
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) return vg_fail(VG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    vg_status s = VG_OK;
+    if (fstat(*fd, &st) != 0) s = vg_fail(VG_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode)) s = vg_fail(VG_ERR_IO, "%s: not a regular file", path);
+    else if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX - 1)
+        s = vg_fail(VG_ERR_NOMEM, "%s: %lld bytes do not fit in memory", path, (long long)st.st_size);
+    if (s != VG_OK) {
+        close(*fd);
+        return s;
+    }
+    *size = (size_t)st.st_size;
+    return VG_OK;
+}
+
 vg_status vg_st_open(vg_st_file **out, const char *path) {
     VG_ASSERT(out && path);
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return vg_fail(VG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        vg_status s = vg_fail(VG_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        close(fd);
-        return s;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return vg_fail(VG_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX - 1) {
-        close(fd);
-        return vg_fail(VG_ERR_NOMEM, "%s: %lld bytes do not fit in memory", path, (long long)st.st_size);
-    }
-    size_t size = (size_t)st.st_size;
+    int fd;
+    size_t size;
+    vg_status s = open_regular(path, &fd, &size);
+    if (s != VG_OK) return s;
     unsigned char *buf = malloc(size ? size : 1);
     if (!buf) {
         close(fd);
         return vg_fail(VG_ERR_NOMEM, "%s: out of memory for %zu bytes", path, size);
     }
-    vg_status rs = pread_all(fd, path, buf, size, 0);
-    if (rs != VG_OK) {
+    if ((s = pread_all(fd, path, buf, size, 0)) != VG_OK) {
         free(buf);
         close(fd);
-        return rs;
+        return s;
     }
     close(fd);
     return open_buffer(out, buf, size, path, -1);
 }
 
-
 vg_status vg_st_open_header(vg_st_file **out, const char *path) {
     VG_ASSERT(out && path);
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return vg_fail(VG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    vg_status s = VG_OK;
-    if (fstat(fd, &st) != 0) s = vg_fail(VG_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode)) s = vg_fail(VG_ERR_IO, "%s: not a regular file", path);
-    if (s != VG_OK) {
-        close(fd);
-        return s;
-    }
-    const size_t size = (size_t)st.st_size;
+    int fd;
+    size_t size;
+    vg_status s = open_regular(path, &fd, &size);
+    if (s != VG_OK) return s;
     /* the length field, then the header when the length is plausible (parse
      * judges it and says why not, reading nothing past the length field) */
     unsigned char len8[8] = {0};
